@@ -1,0 +1,95 @@
+# dlrepl -- build, run, test, bench, install.
+#
+#   make            build build/dlrepl and build/dl.so
+#   make run        install missing system packages, build, start the prompt
+#   make test       install missing system packages, build, run every suite
+#   make test SAN=1 the same with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      performance table, PyTorch measured in the same run
+#   make install PREFIX=/usr/local
+#
+# Sources are found by wildcard: a new .c file in core/, core/kernels/,
+# bindings/ or repl/ is built without touching this file.
+
+PREFIX  ?= /usr/local
+PKGS    := lua5.4 readline openblas
+CC      ?= cc
+
+ifeq ($(SAN),1)
+BUILD   := build/san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD   := build
+OPT     := -O3 -march=native -fno-math-errno -g
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibindings -I$(BUILD)/gen $(PKG_CFLAGS)
+LDFLAGS += $(OPT) -fopenmp
+LDLIBS  += $(PKG_LIBS) -lm
+
+CORE_SRC     := $(wildcard core/*.c core/kernels/*.c)
+BINDINGS_SRC := $(wildcard bindings/*.c)
+REPL_SRC     := $(wildcard repl/*.c)
+LUA_MODULES  := $(sort $(wildcard bindings/lua/dl/*.lua))
+
+CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/%.o)
+BINDINGS_OBJ := $(BINDINGS_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lua_modules.o
+REPL_OBJ     := $(REPL_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all run test bench deps install clean
+
+all: $(BUILD)/dlrepl $(BUILD)/dl.so $(BUILD)/libdlcore.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/lua_modules.c: scripts/embed-lua.lua $(LUA_MODULES)
+	@mkdir -p $(dir $@)
+	lua5.4 scripts/embed-lua.lua $@ $(LUA_MODULES)
+
+$(BUILD)/gen/lua_modules.o: $(BUILD)/gen/lua_modules.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libdlcore.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/dl.so: $(BINDINGS_OBJ) $(CORE_OBJ)
+	$(CC) -shared $(LDFLAGS) $^ -o $@ $(filter-out -llua5.4 -lreadline,$(LDLIBS))
+
+$(BUILD)/dlrepl: $(REPL_OBJ) $(BINDINGS_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -Wl,-E $^ -o $@ $(LDLIBS)
+
+deps:
+	@scripts/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/dlrepl
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) SAN=$(SAN) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/run-tests
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/bench
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 $(DESTDIR)$(PREFIX)/share/doc/dlrepl
+	install -m 755 $(BUILD)/dlrepl $(DESTDIR)$(PREFIX)/bin/dlrepl
+	install -m 644 $(BUILD)/dl.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/dl.so
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/dlrepl/
+
+clean:
+	rm -rf build
+
+-include $(CORE_OBJ:.o=.d) $(BINDINGS_OBJ:.o=.d) $(REPL_OBJ:.o=.d)

@@ -1,0 +1,317 @@
+/*
+ * dl.h -- the dlrepl numeric core: float32 tensors in plain C11.
+ *
+ * This is the one public header of the core. It knows nothing of Lua; the
+ * bindings in bindings/ call these functions and wrap what they return.
+ *
+ * Tensors
+ *   A dl_tensor is a view: a shape and strides (in elements, up to 4 dims,
+ *   0 dims for a scalar) over a refcounted dl_storage. Views (transpose,
+ *   narrow, select, reshape of a contiguous tensor...) share the storage of
+ *   their source; writing through one is seen by the other. Every tensor is
+ *   itself refcounted: dl_retain / dl_release. A function that returns a new
+ *   tensor through `dl_tensor **out` hands the caller one reference.
+ *
+ * Errors
+ *   The core never aborts or longjmps on a user error. Every fallible
+ *   function returns a dl_status; on failure it writes nothing to *out and
+ *   leaves a message, readable with dl_error(), that names the function, the
+ *   argument, what was expected and what was given:
+ *       bad argument #2 to 'matmul' (expected shape (784, *), got (785, 10))
+ *   Arguments are validated before anything is allocated or mutated.
+ *
+ * Conventions
+ *   Dimension numbers and positions passed as C arguments are 0-based.
+ *   Tensors whose *contents* are positions (argmax results, index_select
+ *   indices) hold 1-based positions: they are data users see, and users see
+ *   Lua's convention. Argument numbers in messages count as the Lua user
+ *   writes the call (`dl.matmul(a, b)`: a is #1).
+ *
+ * Interruption
+ *   Long loops poll dl_interrupted() between chunks and return
+ *   DL_ERR_INTERRUPTED, so a Ctrl-C handler only has to call
+ *   dl_request_interrupt(), which is async-signal-safe.
+ */
+#ifndef DL_H
+#define DL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DL_VERSION "0.1.0"
+#define DL_MAX_DIM 4
+
+typedef enum {
+    DL_OK = 0,
+    DL_ERR_ARGUMENT,    /* a bad value or type: a dim out of range, a NaN size */
+    DL_ERR_SHAPE,       /* shapes that do not fit together */
+    DL_ERR_MEMORY,      /* an allocation failed or the size is absurd */
+    DL_ERR_INTERRUPTED, /* dl_request_interrupt() was called while running */
+    DL_ERR_IO           /* a file could not be read or written */
+} dl_status;
+
+/* Shared, refcounted float32 buffer. `data` is 64-byte aligned. */
+typedef struct dl_storage {
+    float *data;
+    int64_t numel;     /* number of floats in data */
+    int refcount;
+} dl_storage;
+
+typedef struct dl_tensor {
+    int refcount;
+    int ndim;                      /* 0 (scalar) .. DL_MAX_DIM */
+    int64_t shape[DL_MAX_DIM];
+    int64_t stride[DL_MAX_DIM];    /* in elements; 0 for a broadcast dim */
+    int64_t offset;                /* first element, in elements */
+    dl_storage *storage;
+    bool requires_grad;
+} dl_tensor;
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Message of the last failure in this thread ("" when none). */
+const char *dl_error(void);
+
+/* Records a printf-style message and returns `status` (for core and io code). */
+dl_status dl_fail(dl_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- lifetime and memory ----------------------------------------------- */
+
+/* Adds one reference. NULL is ignored. */
+void dl_retain(dl_tensor *t);
+
+/* Drops one reference; frees the tensor, and its storage when no view is
+ * left. NULL is ignored. */
+void dl_release(dl_tensor *t);
+
+/* Bytes of tensor data currently alive (what the Lua GC is told about). */
+size_t dl_memory_in_use(void);
+
+/* Bytes kept in the size-keyed buffer cache for reuse. */
+size_t dl_memory_cached(void);
+
+/* Returns every cached buffer to the system. */
+void dl_cache_clear(void);
+
+/* ---- machine ----------------------------------------------------------- */
+
+/* Asks running loops to stop at their next check. Async-signal-safe. */
+void dl_request_interrupt(void);
+
+/* Forgets a pending interrupt request (call before running user code). */
+void dl_clear_interrupt(void);
+
+/* True when an interrupt was requested and not yet cleared. */
+bool dl_interrupted(void);
+
+/* Sets the thread count for OpenBLAS and the OpenMP loops (n >= 1). */
+void dl_set_threads(int n);
+
+/* Current thread count. */
+int dl_get_threads(void);
+
+/* One line naming the BLAS library and its configuration. */
+const char *dl_blas_info(void);
+
+/* Monotonic wall-clock time in seconds. */
+double dl_clock(void);
+
+/* ---- random numbers ---------------------------------------------------- */
+
+/* Reseeds the generator used by every random draw of the core. */
+void dl_manual_seed(uint64_t seed);
+
+/* Next 32 random bits. */
+uint32_t dl_random_u32(void);
+
+/* Uniform draw in [0, 1). */
+float dl_random_uniform(void);
+
+/* Standard normal draw. */
+float dl_random_normal(void);
+
+/* ---- creation ----------------------------------------------------------- *
+ * `shape` holds `ndim` sizes (0 <= ndim <= DL_MAX_DIM, sizes >= 0); the
+ * result is contiguous. Errors: DL_ERR_ARGUMENT for a bad shape, DL_ERR_MEMORY
+ * for a size that cannot be allocated. `fn` names the caller in messages. */
+
+/* Uninitialised tensor. */
+dl_status dl_empty(const char *fn, int ndim, const int64_t *shape, dl_tensor **out);
+
+/* Tensor filled with `value` (zeros, ones, full). */
+dl_status dl_full(const char *fn, int ndim, const int64_t *shape, float value,
+                  dl_tensor **out);
+
+/* Uniform [0,1) draws. */
+dl_status dl_rand(int ndim, const int64_t *shape, dl_tensor **out);
+
+/* Standard normal draws. */
+dl_status dl_randn(int ndim, const int64_t *shape, dl_tensor **out);
+
+/* Tensor holding a copy of `values` (numel floats, row-major). */
+dl_status dl_from_floats(int ndim, const int64_t *shape, const float *values,
+                         dl_tensor **out);
+
+/* start, start+step, ... up to but excluding end (as torch.arange). */
+dl_status dl_arange(double start, double end, double step, dl_tensor **out);
+
+/* `steps` evenly spaced values from start to end inclusive. */
+dl_status dl_linspace(double start, double end, int64_t steps, dl_tensor **out);
+
+/* n x m matrix with ones on the diagonal. */
+dl_status dl_eye(int64_t n, int64_t m, dl_tensor **out);
+
+/* A random permutation of 1..n as a 1-D tensor (1-based positions). */
+dl_status dl_randperm(int64_t n, dl_tensor **out);
+
+/* ---- inspection and copying -------------------------------------------- */
+
+/* Number of elements (1 for a scalar). */
+int64_t dl_numel(const dl_tensor *t);
+
+/* True when the elements are laid out row-major without gaps. */
+bool dl_is_contiguous(const dl_tensor *t);
+
+/* Pointer to the tensor's first element. */
+float *dl_data(const dl_tensor *t);
+
+/* Element at a 0-based multi-index (ndim entries); no bounds check. */
+float dl_get(const dl_tensor *t, const int64_t *index);
+
+/* The single value of a one-element tensor. Error: more than one element. */
+dl_status dl_item(const dl_tensor *t, float *value);
+
+/* Writes "(2, 3)" into buf (always terminated). */
+void dl_shape_string(const dl_tensor *t, char *buf, size_t size);
+
+/* `t` itself (one more reference) if contiguous, else a contiguous copy. */
+dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out);
+
+/* A contiguous copy that shares nothing with `t`. */
+dl_status dl_clone(const dl_tensor *t, dl_tensor **out);
+
+/* Copies `src` (broadcast to dst's shape) into dst, in place. */
+dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src);
+
+/* Sets every element of t to value, in place. */
+void dl_fill_(dl_tensor *t, float value);
+
+/* Renders t as text the way PyTorch prints: values aligned in columns, long
+ * dimensions elided with "...", and a last line giving the shape and the
+ * grad flag. Returns a malloc'd string (NULL when out of memory). */
+char *dl_format(const dl_tensor *t);
+
+/* ---- elementwise operations -------------------------------------------- *
+ * Binary operations broadcast as NumPy and PyTorch do (sizes aligned from
+ * the right; a size of 1 stretches). Comparisons give 0/1 tensors. */
+
+typedef enum {
+#define DL_BINARY(id, name, expr) DL_##id,
+#include "ops.def"
+    DL_BINARY_COUNT
+} dl_binary_op;
+
+typedef enum {
+#define DL_UNARY(id, name, expr) DL_##id,
+#include "ops.def"
+    DL_UNARY_COUNT
+} dl_unary_op;
+
+/* Lower-case name of an operation, as users call it ("add", "exp"). */
+const char *dl_binary_name(dl_binary_op op);
+const char *dl_unary_name(dl_unary_op op);
+
+/* Shape two tensors broadcast to; error names `fn`. */
+dl_status dl_broadcast_shape(const char *fn, const dl_tensor *a, const dl_tensor *b,
+                             int *ndim, int64_t *shape);
+
+/* out = a op b, broadcasting. */
+dl_status dl_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
+                    dl_tensor **out);
+
+/* out = a op s, or s op a when scalar_first. */
+dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
+                           bool scalar_first, dl_tensor **out);
+
+/* out = f(a) elementwise. */
+dl_status dl_unary(dl_unary_op op, const dl_tensor *a, dl_tensor **out);
+
+/* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. */
+dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out);
+
+/* Softmax / log-softmax along dim (0-based), numerically stable. */
+dl_status dl_softmax(const dl_tensor *a, int dim, dl_tensor **out);
+dl_status dl_log_softmax(const dl_tensor *a, int dim, dl_tensor **out);
+
+/* ---- reductions -------------------------------------------------------- */
+
+typedef enum {
+    DL_SUM, DL_MEAN, DL_PROD, DL_MAX, DL_MIN, DL_ARGMAX, DL_ARGMIN, DL_VAR, DL_STD
+} dl_reduce_op;
+
+/* Lower-case name of a reduction ("sum"). */
+const char *dl_reduce_name(dl_reduce_op op);
+
+/* Reduces along `dim` (0-based), or over every element when dim < 0 (the
+ * result is then a scalar, or all-ones dims with keepdim). ARGMAX/ARGMIN
+ * give 1-based positions (the first one on ties; over all elements, the
+ * position in row-major order). VAR/STD divide by n - correction (1 is
+ * PyTorch's unbiased default). Sums accumulate in double. */
+dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
+                    int correction, dl_tensor **out);
+
+/* ---- shape and indexing ------------------------------------------------- *
+ * Functions marked "view" share storage with `a`. */
+
+/* Same elements in a new shape; one size may be -1 (inferred). A view when
+ * `a`'s layout allows it, else a copy (as torch.reshape). */
+dl_status dl_reshape(const char *fn, const dl_tensor *a, int ndim, const int64_t *shape,
+                     dl_tensor **out);
+
+/* As reshape, but only as a view; error when the layout does not allow it. */
+dl_status dl_view(const dl_tensor *a, int ndim, const int64_t *shape, dl_tensor **out);
+
+/* View with dims d1 and d2 swapped. */
+dl_status dl_transpose(const dl_tensor *a, int d1, int d2, dl_tensor **out);
+
+/* View with dims reordered: result dim i is a's dim perm[i]. */
+dl_status dl_permute(const dl_tensor *a, const int *perm, dl_tensor **out);
+
+/* Dims start..end (inclusive) merged into one (reshape semantics). */
+dl_status dl_flatten(const dl_tensor *a, int start, int end, dl_tensor **out);
+
+/* View with a size-1 dim inserted at position dim (0..ndim). */
+dl_status dl_unsqueeze(const dl_tensor *a, int dim, dl_tensor **out);
+
+/* View without size-1 dim `dim`, or without all size-1 dims when dim < 0.
+ * Squeezing a dim whose size is not 1 leaves the tensor as it is (PyTorch). */
+dl_status dl_squeeze(const dl_tensor *a, int dim, dl_tensor **out);
+
+/* View of `length` entries of dim from 0-based `start`. */
+dl_status dl_narrow(const dl_tensor *a, int dim, int64_t start, int64_t length,
+                    dl_tensor **out);
+
+/* View of entry `index` (0-based) of dim, which disappears. */
+dl_status dl_select(const dl_tensor *a, int dim, int64_t index, dl_tensor **out);
+
+/* View with size-1 dims stretched (stride 0) to `shape` (ndim >= a's). */
+dl_status dl_expand(const dl_tensor *a, int ndim, const int64_t *shape, dl_tensor **out);
+
+/* Joins n tensors along an existing dim (cat) or a new one (stack). */
+dl_status dl_cat(int n, const dl_tensor *const *ts, int dim, dl_tensor **out);
+dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out);
+
+/* Entries of dim picked by a 1-D tensor of 1-based positions. */
+dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
+                          dl_tensor **out);
+
+/* ---- linear algebra ----------------------------------------------------- */
+
+/* Matrix product with torch.matmul's rules: 1-D x 1-D (dot, a scalar),
+ * 2-D x 2-D, 1-D/2-D mixes, and batched 3-D x 3-D / 3-D x 2-D. Transposed
+ * views go to cblas_sgemm as transpose flags, not copies. */
+dl_status dl_matmul(const dl_tensor *a, const dl_tensor *b, dl_tensor **out);
+
+#endif
