@@ -1,0 +1,36 @@
+/*
+ * kernels.h -- raw float loops. No tensors here: pointers, counts, strides.
+ */
+#ifndef DL_KERNELS_H
+#define DL_KERNELS_H
+
+#include <stdint.h>
+
+#include "dl.h"
+
+/* out[i] = a[i*sa] op b[i*sb], i < n; out contiguous. sa, sb are 0 or any
+ * stride (0 repeats one value: a broadcast operand or a scalar). */
+typedef void (*dl_binary_kernel)(int64_t n, const float *a, int64_t sa,
+                                 const float *b, int64_t sb, float *out);
+
+/* out[i] = f(x[i*sx]), i < n; out contiguous. */
+typedef void (*dl_unary_kernel)(int64_t n, const float *x, int64_t sx, float *out);
+
+extern const dl_binary_kernel dl_binary_kernels[DL_BINARY_COUNT];
+extern const dl_unary_kernel dl_unary_kernels[DL_UNARY_COUNT];
+
+/* out[i] = min(max(x[i*sx], lo), hi); NaN stays NaN. */
+void kernel_clamp(int64_t n, const float *x, int64_t sx, float lo, float hi, float *out);
+
+/* x, out (outer, n, inner) contiguous: softmax (or log-softmax) over the
+ * middle dim, after subtracting its maximum for stability. */
+void kernel_softmax(int64_t outer, int64_t n, int64_t inner, const float *x, float *out);
+void kernel_log_softmax(int64_t outer, int64_t n, int64_t inner, const float *x, float *out);
+
+/* x (outer, n, inner) contiguous -> out (outer, inner): reduction `op` over
+ * the middle dim. ARGMAX/ARGMIN write 1-based positions. VAR/STD divide by
+ * n - correction. Sums and moments accumulate in double. */
+void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
+                   int correction, const float *x, float *out);
+
+#endif

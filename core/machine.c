@@ -1,0 +1,60 @@
+/*
+ * machine.c -- interruption, threads, BLAS identity, clock.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "dl.h"
+
+static volatile sig_atomic_t interrupt_requested;
+
+void dl_request_interrupt(void)
+{
+    interrupt_requested = 1;
+}
+
+void dl_clear_interrupt(void)
+{
+    interrupt_requested = 0;
+}
+
+bool dl_interrupted(void)
+{
+    return interrupt_requested != 0;
+}
+
+void dl_set_threads(int n)
+{
+    if (n < 1)
+        n = 1;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+int dl_get_threads(void)
+{
+    return omp_get_max_threads();
+}
+
+const char *dl_blas_info(void)
+{
+    static char info[160];
+    static const char *const modes[] = {"sequential", "pthreads", "OpenMP"};
+    int version_end = 0;
+    const char *config = openblas_get_config();   /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
+    sscanf(config, "%*s %*s%n", &version_end);
+    int mode = openblas_get_parallel();
+    snprintf(info, sizeof info, "%.*s (%s, %s)", version_end, config,
+             openblas_get_corename(), mode >= 0 && mode <= 2 ? modes[mode] : "unknown");
+    return info;
+}
+
+double dl_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

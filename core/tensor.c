@@ -1,0 +1,374 @@
+/*
+ * tensor.c -- tensor records, creation, inspection and copying.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- records ------------------------------------------------------------ */
+
+int64_t dl_shape_numel(int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    return n;
+}
+
+void dl_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
+{
+    int64_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        stride[d] = s;
+        s *= shape[d] > 0 ? shape[d] : 1;
+    }
+}
+
+dl_tensor *dl_tensor_view_of(dl_storage *storage, int ndim, const int64_t *shape,
+                             const int64_t *stride, int64_t offset)
+{
+    dl_tensor *t = calloc(1, sizeof *t);
+    if (!t) {
+        dl_fail(DL_ERR_MEMORY, "out of memory");
+        return NULL;
+    }
+    t->refcount = 1;
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) {
+        t->shape[d] = shape[d];
+        t->stride[d] = stride[d];
+    }
+    t->offset = offset;
+    t->storage = storage;
+    storage->refcount++;
+    return t;
+}
+
+void dl_retain(dl_tensor *t)
+{
+    if (t)
+        t->refcount++;
+}
+
+void dl_release(dl_tensor *t)
+{
+    if (!t || --t->refcount > 0)
+        return;
+    dl_storage_release(t->storage);
+    free(t);
+}
+
+/* ---- shapes in messages -------------------------------------------------- */
+
+void dl_format_shape(int ndim, const int64_t *shape, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "(");
+    for (int d = 0; d < ndim && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, d ? ", %lld" : "%lld",
+                                 (long long)shape[d]);
+    if (used < size)
+        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
+}
+
+void dl_shape_string(const dl_tensor *t, char *buf, size_t size)
+{
+    dl_format_shape(t->ndim, t->shape, buf, size);
+}
+
+dl_status dl_check_dim(const char *fn, int argn, int dim, int ndim, bool inclusive)
+{
+    int limit = inclusive ? ndim + 1 : ndim;
+    if (dim >= 0 && dim < limit)
+        return DL_OK;
+    if (limit == 0)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #%d to '%s' (a scalar tensor has no dims, got dim %d)",
+                       argn, fn, dim + 1);
+    return dl_fail(DL_ERR_ARGUMENT,
+                   "bad argument #%d to '%s' (expected a dim in 1..%d, got %d)",
+                   argn, fn, limit, dim + 1);
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+static dl_status check_shape(const char *fn, int ndim, const int64_t *shape)
+{
+    if (ndim < 0 || ndim > DL_MAX_DIM)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to '%s' (expected at most %d sizes, got %d)",
+                       fn, DL_MAX_DIM, ndim);
+    for (int d = 0; d < ndim; d++)
+        if (shape[d] < 0)
+            return dl_fail(DL_ERR_ARGUMENT,
+                           "bad argument #%d to '%s' (expected a size >= 0, got %lld)",
+                           d + 1, fn, (long long)shape[d]);
+    double numel = 1;
+    for (int d = 0; d < ndim; d++)
+        numel *= (double)shape[d];
+    if (numel > (double)(INT64_C(1) << 38))
+        return dl_fail(DL_ERR_MEMORY,
+                       "bad argument #1 to '%s' (a tensor of %.3g elements is too large)",
+                       fn, numel);
+    return DL_OK;
+}
+
+dl_status dl_empty(const char *fn, int ndim, const int64_t *shape, dl_tensor **out)
+{
+    dl_status st = check_shape(fn, ndim, shape);
+    if (st != DL_OK)
+        return st;
+    dl_storage *s = dl_storage_new(fn, dl_shape_numel(ndim, shape));
+    if (!s)
+        return DL_ERR_MEMORY;
+    int64_t stride[DL_MAX_DIM];
+    dl_contiguous_strides(ndim, shape, stride);
+    dl_tensor *t = dl_tensor_view_of(s, ndim, shape, stride, 0);
+    dl_storage_release(s);
+    if (!t)
+        return DL_ERR_MEMORY;
+    *out = t;
+    return DL_OK;
+}
+
+dl_status dl_full(const char *fn, int ndim, const int64_t *shape, float value,
+                  dl_tensor **out)
+{
+    dl_status st = dl_empty(fn, ndim, shape, out);
+    if (st == DL_OK)
+        dl_fill_(*out, value);
+    return st;
+}
+
+dl_status dl_rand(int ndim, const int64_t *shape, dl_tensor **out)
+{
+    dl_status st = dl_empty("rand", ndim, shape, out);
+    if (st != DL_OK)
+        return st;
+    float *p = dl_data(*out);
+    for (int64_t i = 0, n = dl_numel(*out); i < n; i++)
+        p[i] = dl_random_uniform();
+    return DL_OK;
+}
+
+dl_status dl_randn(int ndim, const int64_t *shape, dl_tensor **out)
+{
+    dl_status st = dl_empty("randn", ndim, shape, out);
+    if (st != DL_OK)
+        return st;
+    float *p = dl_data(*out);
+    for (int64_t i = 0, n = dl_numel(*out); i < n; i++)
+        p[i] = dl_random_normal();
+    return DL_OK;
+}
+
+dl_status dl_from_floats(int ndim, const int64_t *shape, const float *values,
+                         dl_tensor **out)
+{
+    dl_status st = dl_empty("tensor", ndim, shape, out);
+    if (st == DL_OK)
+        memcpy(dl_data(*out), values, (size_t)dl_numel(*out) * sizeof(float));
+    return st;
+}
+
+dl_status dl_arange(double start, double end, double step, dl_tensor **out)
+{
+    if (!isfinite(start) || !isfinite(end))
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to 'arange' (expected finite bounds, got %g and %g)",
+                       start, end);
+    if (step == 0 || !isfinite(step) || (end - start) / step < 0)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #3 to 'arange' (expected a step going from %g towards %g, got %g)",
+                       start, end, step);
+    int64_t n = (int64_t)ceil((end - start) / step);
+    int64_t shape[1] = {n};
+    dl_status st = dl_empty("arange", 1, shape, out);
+    if (st != DL_OK)
+        return st;
+    float *p = dl_data(*out);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)(start + (double)i * step);
+    return DL_OK;
+}
+
+dl_status dl_linspace(double start, double end, int64_t steps, dl_tensor **out)
+{
+    if (steps < 0)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #3 to 'linspace' (expected a number of steps >= 0, got %lld)",
+                       (long long)steps);
+    int64_t shape[1] = {steps};
+    dl_status st = dl_empty("linspace", 1, shape, out);
+    if (st != DL_OK)
+        return st;
+    float *p = dl_data(*out);
+    double delta = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
+    for (int64_t i = 0; i < steps; i++)
+        p[i] = (float)(i == steps - 1 && steps > 1 ? end : start + (double)i * delta);
+    return DL_OK;
+}
+
+dl_status dl_eye(int64_t n, int64_t m, dl_tensor **out)
+{
+    int64_t shape[2] = {n, m};
+    dl_status st = dl_full("eye", 2, shape, 0.0f, out);
+    if (st != DL_OK)
+        return st;
+    float *p = dl_data(*out);
+    for (int64_t i = 0; i < n && i < m; i++)
+        p[i * m + i] = 1.0f;
+    return DL_OK;
+}
+
+dl_status dl_randperm(int64_t n, dl_tensor **out)
+{
+    if (n < 0 || n > (INT64_C(1) << 24))
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to 'randperm' (expected 0..16777216, got %lld)",
+                       (long long)n);
+    int64_t shape[1] = {n};
+    dl_status st = dl_empty("randperm", 1, shape, out);
+    if (st != DL_OK)
+        return st;
+    float *p = dl_data(*out);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)(i + 1);
+    /* Fisher-Yates; the bound is below 2^24, so one 32-bit draw suffices
+     * (the modulo bias is at most 2^-8 relative, unmeasurable here). */
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)((uint64_t)dl_random_u32() * (uint64_t)(i + 1) >> 32);
+        float tmp = p[i];
+        p[i] = p[j];
+        p[j] = tmp;
+    }
+    return DL_OK;
+}
+
+/* ---- inspection ---------------------------------------------------------- */
+
+int64_t dl_numel(const dl_tensor *t)
+{
+    return dl_shape_numel(t->ndim, t->shape);
+}
+
+bool dl_is_contiguous(const dl_tensor *t)
+{
+    int64_t expected = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->stride[d] != expected)
+            return false;
+        expected *= t->shape[d];
+    }
+    return true;
+}
+
+float *dl_data(const dl_tensor *t)
+{
+    return t->storage->data + t->offset;
+}
+
+float dl_get(const dl_tensor *t, const int64_t *index)
+{
+    int64_t off = t->offset;
+    for (int d = 0; d < t->ndim; d++)
+        off += index[d] * t->stride[d];
+    return t->storage->data[off];
+}
+
+dl_status dl_item(const dl_tensor *t, float *value)
+{
+    if (dl_numel(t) != 1) {
+        char shape[64];
+        dl_shape_string(t, shape, sizeof shape);
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #1 to 'item' (expected a tensor with one element, got shape %s)",
+                       shape);
+    }
+    *value = dl_data(t)[0];
+    return DL_OK;
+}
+
+/* ---- copying ------------------------------------------------------------- */
+
+static void copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
+{
+    float *restrict dst = ptr[0];
+    const float *restrict src = ptr[1];
+    int64_t ds = stride[0], ss = stride[1];
+    if (ds == 1 && ss == 1) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            dst[i * ds] = src[i * ss];
+    }
+}
+
+dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src)
+{
+    /* A source sharing storage with the destination is copied out first,
+     * so that overlapping elements are read before they are written. */
+    dl_tensor *source = (dl_tensor *)src, *expanded;
+    dl_status st = DL_OK;
+    if (src->storage == dst->storage && (st = dl_clone(src, &source)) != DL_OK)
+        return st;
+    st = dl_expand(source, dst->ndim, dst->shape, &expanded);
+    if (st != DL_OK) {
+        char ds[64], ss[64];
+        dl_shape_string(dst, ds, sizeof ds);
+        dl_shape_string(src, ss, sizeof ss);
+        st = dl_fail(DL_ERR_SHAPE,
+                     "bad argument #1 to 'copy_' (expected a shape that broadcasts to %s, got %s)",
+                     ds, ss);
+    } else {
+        const dl_tensor *ops[2] = {dst, expanded};
+        dl_walk w;
+        dl_walk_setup(&w, dst->ndim, dst->shape, 2, ops);
+        dl_walk_rows(&w, copy_row, NULL);
+        dl_release(expanded);
+    }
+    if (source != src)
+        dl_release(source);
+    return st;
+}
+
+dl_status dl_clone(const dl_tensor *t, dl_tensor **out)
+{
+    dl_status st = dl_empty("clone", t->ndim, t->shape, out);
+    if (st != DL_OK)
+        return st;
+    const dl_tensor *ops[2] = {*out, t};
+    dl_walk w;
+    dl_walk_setup(&w, t->ndim, t->shape, 2, ops);
+    dl_walk_rows(&w, copy_row, NULL);
+    return DL_OK;
+}
+
+dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out)
+{
+    if (dl_is_contiguous(t)) {
+        dl_retain((dl_tensor *)t);
+        *out = (dl_tensor *)t;
+        return DL_OK;
+    }
+    return dl_clone(t, out);
+}
+
+static void fill_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
+{
+    float value = *(const float *)ctx;
+    float *restrict dst = ptr[0];
+    int64_t ds = stride[0];
+    for (int64_t i = 0; i < n; i++)
+        dst[i * ds] = value;
+}
+
+void dl_fill_(dl_tensor *t, float value)
+{
+    const dl_tensor *ops[1] = {t};
+    dl_walk w;
+    dl_walk_setup(&w, t->ndim, t->shape, 1, ops);
+    dl_walk_rows(&w, fill_row, &value);
+}
