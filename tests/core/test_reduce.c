@@ -1,0 +1,109 @@
+/* test_reduce.c -- reductions over one dim or everything. */
+#include "helpers.h"
+
+static void whole_tensor_reductions(void **state)
+{
+    dl_tensor *a = TENSOR(2, SHAPE(2, 3), 1, 5, 3, 4, 2, 6), *r;
+    struct { dl_reduce_op op; float want; } cases[] = {
+        {DL_SUM, 21}, {DL_MEAN, 3.5f}, {DL_PROD, 720}, {DL_MAX, 6}, {DL_MIN, 1},
+        {DL_ARGMAX, 6}, {DL_ARGMIN, 1}, {DL_VAR, 3.5f}, {DL_STD, sqrtf(3.5f)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(dl_reduce(cases[i].op, a, -1, false, 1, &r), DL_OK);
+        assert_int_equal(r->ndim, 0);
+        expect_tensor(r, 0, NULL, &cases[i].want, 1e-6f);
+        dl_release(r);
+    }
+    assert_int_equal(dl_reduce(DL_VAR, a, -1, false, 0, &r), DL_OK);   /* biased */
+    expect_tensor(r, 0, NULL, VALUES(17.5f / 6), 1e-6f);
+    dl_release(r);
+    assert_int_equal(dl_reduce(DL_SUM, a, -1, true, 1, &r), DL_OK);
+    expect_tensor(r, 2, SHAPE(1, 1), VALUES(21), 0);
+    dl_release(r);
+    dl_release(a);
+}
+
+static void reductions_along_a_dim(void **state)
+{
+    dl_tensor *a = TENSOR(2, SHAPE(2, 3), 1, 5, 3, 4, 2, 6), *r;
+    assert_int_equal(dl_reduce(DL_SUM, a, 0, false, 1, &r), DL_OK);
+    expect_tensor(r, 1, SHAPE(3), VALUES(5, 7, 9), 0);
+    dl_release(r);
+    assert_int_equal(dl_reduce(DL_MEAN, a, 1, true, 1, &r), DL_OK);
+    expect_tensor(r, 2, SHAPE(2, 1), VALUES(3, 4), 0);
+    dl_release(r);
+    assert_int_equal(dl_reduce(DL_ARGMAX, a, 1, false, 1, &r), DL_OK);
+    expect_tensor(r, 1, SHAPE(2), VALUES(2, 3), 0);       /* 1-based */
+    dl_release(r);
+    assert_int_equal(dl_reduce(DL_MAX, a, 0, false, 1, &r), DL_OK);
+    expect_tensor(r, 1, SHAPE(3), VALUES(4, 5, 6), 0);
+    dl_release(r);
+    assert_int_equal(dl_reduce(DL_STD, a, 0, false, 1, &r), DL_OK);
+    expect_tensor(r, 1, SHAPE(3), VALUES(sqrtf(4.5f), sqrtf(4.5f), sqrtf(4.5f)), 1e-6f);
+    dl_release(r);
+    assert_int_equal(dl_reduce(DL_SUM, a, 2, false, 1, &r), DL_ERR_ARGUMENT);
+    expect_error("bad argument #2 to 'sum' (expected a dim in 1..2, got 3)");
+    dl_release(a);
+}
+
+static void reductions_of_views_and_3d(void **state)
+{
+    dl_tensor *a, *v, *r;
+    assert_int_equal(dl_arange(0, 24, 1, &a), DL_OK);
+    assert_int_equal(dl_reshape("reshape", a, 3, SHAPE(2, 3, 4), &v), DL_OK);
+    assert_int_equal(dl_reduce(DL_SUM, v, 1, false, 1, &r), DL_OK);
+    expect_tensor(r, 2, SHAPE(2, 4), VALUES(12, 15, 18, 21, 48, 51, 54, 57), 0);
+    dl_release(r);
+    dl_tensor *t;
+    assert_int_equal(dl_transpose(v, 0, 2, &t), DL_OK);   /* (4, 3, 2) */
+    assert_int_equal(dl_reduce(DL_MAX, t, 2, false, 1, &r), DL_OK);
+    expect_tensor(r, 2, SHAPE(4, 3), VALUES(12, 16, 20, 13, 17, 21, 14, 18, 22, 15, 19, 23), 0);
+    dl_release(r);
+    dl_release(t);
+    dl_release(v);
+    dl_release(a);
+}
+
+static void nan_propagates_and_empty_dims_are_refused(void **state)
+{
+    dl_tensor *a = TENSOR(1, SHAPE(3), 1, NAN, 3), *r, *e;
+    assert_int_equal(dl_reduce(DL_MAX, a, -1, false, 1, &r), DL_OK);
+    assert_true(isnan(dl_data(r)[0]));
+    dl_release(r);
+    assert_int_equal(dl_empty("empty", 2, SHAPE(2, 0), &e), DL_OK);
+    assert_int_equal(dl_reduce(DL_MAX, e, 1, false, 1, &r), DL_ERR_SHAPE);
+    expect_error("'max'");
+    assert_int_equal(dl_reduce(DL_SUM, e, 1, false, 1, &r), DL_OK);
+    expect_tensor(r, 1, SHAPE(2), VALUES(0, 0), 0);
+    dl_release(r);
+    dl_release(e);
+    dl_release(a);
+}
+
+static void long_sums_are_accurate_and_repeatable(void **state)
+{
+    dl_tensor *a, *r1, *r2;
+    assert_int_equal(dl_full("full", 1, SHAPE(3000000), 0.1f, &a), DL_OK);
+    assert_int_equal(dl_reduce(DL_SUM, a, -1, false, 1, &r1), DL_OK);
+    dl_set_threads(1);
+    assert_int_equal(dl_reduce(DL_SUM, a, -1, false, 1, &r2), DL_OK);
+    dl_set_threads(2);
+    float want = (float)(3000000.0 * (double)0.1f);
+    assert_true(fabsf(dl_data(r1)[0] - want) <= want * 1e-7f);
+    assert_true(dl_data(r1)[0] == dl_data(r2)[0]);
+    dl_release(r1);
+    dl_release(r2);
+    dl_release(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(whole_tensor_reductions),
+        cmocka_unit_test(reductions_along_a_dim),
+        cmocka_unit_test(reductions_of_views_and_3d),
+        cmocka_unit_test(nan_propagates_and_empty_dims_are_refused),
+        cmocka_unit_test(long_sums_are_accurate_and_repeatable),
+    };
+    return cmocka_run_group_tests_name("reduce", tests, NULL, NULL);
+}
