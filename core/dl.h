@@ -27,6 +27,16 @@
  *   Lua's convention. Argument numbers in messages count as the Lua user
  *   writes the call (`dl.matmul(a, b)`: a is #1).
  *
+ * Autodiff
+ *   Define-by-run, as in PyTorch. While grad mode is on, every
+ *   differentiable operation with an input that requires grad records a node
+ *   (its inputs, what its backward rule needs, a sequence number) in the
+ *   output's grad_fn. dl_backward() visits the reachable nodes in descending
+ *   sequence order, applies each node's local rule, accumulates into the
+ *   leaves' `grad`, and frees the graph. Every in-place change bumps the
+ *   storage's version; a backward rule whose saved tensor changed refuses to
+ *   run rather than compute a wrong gradient.
+ *
  * Interruption
  *   Long loops poll dl_interrupted() between chunks and return
  *   DL_ERR_INTERRUPTED, so a Ctrl-C handler only has to call
@@ -56,7 +66,10 @@ typedef struct dl_storage {
     float *data;
     int64_t numel;     /* number of floats in data */
     int refcount;
+    uint32_t version;  /* bumped by every in-place change */
 } dl_storage;
+
+typedef struct dl_node dl_node;    /* a recorded operation (autograd.h) */
 
 typedef struct dl_tensor {
     int refcount;
@@ -65,7 +78,10 @@ typedef struct dl_tensor {
     int64_t stride[DL_MAX_DIM];    /* in elements; 0 for a broadcast dim */
     int64_t offset;                /* first element, in elements */
     dl_storage *storage;
-    bool requires_grad;
+    bool requires_grad;            /* gradients flow to or through this tensor */
+    bool graph_freed;              /* made by an op whose graph backward freed */
+    struct dl_tensor *grad;        /* accumulated dL/dthis (leaves), or NULL */
+    dl_node *grad_fn;              /* the op that made this tensor, or NULL (a leaf) */
 } dl_tensor;
 
 /* ---- errors ------------------------------------------------------------ */
@@ -192,7 +208,7 @@ dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out);
 /* A contiguous copy that shares nothing with `t`. */
 dl_status dl_clone(const dl_tensor *t, dl_tensor **out);
 
-/* Copies `src` (broadcast to dst's shape) into dst, in place. */
+/* Copies `src` (broadcast to dst's shape) into dst, in place (no grad). */
 dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src);
 
 /* Sets every element of t to value, in place. */
@@ -208,13 +224,13 @@ char *dl_format(const dl_tensor *t);
  * the right; a size of 1 stretches). Comparisons give 0/1 tensors. */
 
 typedef enum {
-#define DL_BINARY(id, name, expr) DL_##id,
+#define DL_BINARY(id, name, expr, grad_a, grad_b) DL_##id,
 #include "ops.def"
     DL_BINARY_COUNT
 } dl_binary_op;
 
 typedef enum {
-#define DL_UNARY(id, name, expr) DL_##id,
+#define DL_UNARY(id, name, expr, grad) DL_##id,
 #include "ops.def"
     DL_UNARY_COUNT
 } dl_unary_op;
@@ -306,6 +322,39 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out);
 /* Entries of dim picked by a 1-D tensor of 1-based positions. */
 dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
                           dl_tensor **out);
+
+/* ---- autodiff ----------------------------------------------------------- */
+
+/* Whether operations record the graph (on by default). */
+bool dl_grad_enabled(void);
+
+/* Turns recording on or off; returns the previous setting (for no_grad). */
+bool dl_set_grad_enabled(bool enabled);
+
+/* Backpropagates from `root`: with grad NULL, root must hold one element
+ * (a scalar loss) and dL/droot = 1; otherwise grad has root's shape.
+ * Leaves that require grad get dL/dleaf added to their `grad`. The graph
+ * is freed afterwards. Errors: root does not require grad, its graph was
+ * already freed, a non-scalar root without grad, or a tensor saved for
+ * backward that was changed in place. */
+dl_status dl_backward(dl_tensor *root, const dl_tensor *grad);
+
+/* Sets or clears requires_grad. Error: clearing it on a tensor computed
+ * from others (use dl_detach). */
+dl_status dl_set_requires_grad(dl_tensor *t, bool requires_grad);
+
+/* A view of t's data that is cut off from the graph (a leaf, no grad). */
+dl_status dl_detach(const dl_tensor *t, dl_tensor **out);
+
+/* Drops t's accumulated gradient. */
+void dl_zero_grad(dl_tensor *t);
+
+/* Error unless t may be changed in place: a leaf that requires grad may
+ * not be while grad mode is on (`fn` names the operation). */
+dl_status dl_check_inplace(const char *fn, const dl_tensor *t);
+
+/* Records an in-place change of t's data (after writing). */
+void dl_bump_version(dl_tensor *t);
 
 /* ---- linear algebra ----------------------------------------------------- */
 

@@ -4,21 +4,24 @@
  *
  * The loops themselves are in kernels/pointwise.c. Here: shape checks,
  * broadcasting (a size-1 or missing dim gets stride 0), the output tensor,
- * and a fast path for the common case of same-shape contiguous operands.
+ * a fast path for the common case of same-shape contiguous operands, and
+ * the backward rules (ops.def's gradient columns; a broadcast input's
+ * gradient is summed back to its shape by dl_accumulate_grad).
  */
 #include <math.h>
 #include <string.h>
 
+#include "autograd.h"
 #include "internal.h"
 #include "kernels/kernels.h"
 
 static const char *const binary_names[DL_BINARY_COUNT] = {
-#define DL_BINARY(id, name, expr) [DL_##id] = #name,
+#define DL_BINARY(id, name, expr, grad_a, grad_b) [DL_##id] = #name,
 #include "ops.def"
 };
 
 static const char *const unary_names[DL_UNARY_COUNT] = {
-#define DL_UNARY(id, name, expr) [DL_##id] = #name,
+#define DL_UNARY(id, name, expr, grad) [DL_##id] = #name,
 #include "ops.def"
 };
 
@@ -111,6 +114,152 @@ static bool same_shape(const dl_tensor *a, const dl_tensor *b)
     return true;
 }
 
+static bool is_comparison(dl_binary_op op)
+{
+    return op >= DL_EQ && op <= DL_LE;
+}
+
+/* One operand of a gradient walk: a tensor broadcast to the output's
+ * dims, or a scalar (stride 0 everywhere). */
+typedef struct {
+    float *base;
+    int64_t stride[DL_MAX_DIM];
+} operand;
+
+static operand tensor_operand(const dl_tensor *t, int ndim)
+{
+    operand o = {.base = dl_data(t)};
+    broadcast_strides(t, ndim, o.stride);
+    return o;
+}
+
+static operand scalar_operand(const double *value_slot, float *storage)
+{
+    *storage = (float)*value_slot;
+    return (operand){.base = storage};
+}
+
+typedef struct {
+    dl_binary_grad_kernel kernel;
+} grad_context;
+
+static void binary_grad_row(int64_t n, float *const *ptr, const int64_t *stride,
+                            const void *ctx)
+{
+    const grad_context *c = ctx;
+    c->kernel(n, ptr[1], stride[1], ptr[2], stride[2], ptr[3], stride[3], ptr[4], stride[4],
+              ptr[0]);
+}
+
+/* dL/d(operand `which`) in the output's shape, from the gradient kernels. */
+static dl_status binary_operand_grad(dl_binary_op op, int which, const dl_tensor *out,
+                                     const dl_tensor *g, operand a, operand b,
+                                     dl_tensor **grad)
+{
+    dl_status st = dl_empty(binary_names[op], out->ndim, out->shape, grad);
+    if (st != DL_OK)
+        return st;
+    dl_walk w = {.ndim = out->ndim, .nops = 5};
+    memcpy(w.shape, out->shape, sizeof w.shape);
+    w.base[0] = dl_data(*grad);
+    w.base[1] = dl_data(g);
+    w.base[2] = a.base;
+    w.base[3] = b.base;
+    w.base[4] = dl_data(out);
+    memcpy(w.stride[0], (*grad)->stride, sizeof w.stride[0]);
+    memcpy(w.stride[1], g->stride, sizeof w.stride[1]);
+    memcpy(w.stride[2], a.stride, sizeof w.stride[2]);
+    memcpy(w.stride[3], b.stride, sizeof w.stride[3]);
+    memcpy(w.stride[4], out->stride, sizeof w.stride[4]);
+    dl_walk_coalesce(&w);
+    grad_context ctx = {dl_binary_grad_kernels[op][which]};
+    dl_walk_rows(&w, binary_grad_row, &ctx);
+    return DL_OK;
+}
+
+/* Hands g (or -g) to t: the gradient of add and sub needs no kernel. */
+static dl_status pass_gradient(dl_tensor *t, const dl_tensor *g, bool negate)
+{
+    if (!t->requires_grad)
+        return DL_OK;
+    if (!negate) {
+        dl_retain((dl_tensor *)g);
+        return dl_accumulate_grad(t, (dl_tensor *)g);
+    }
+    dl_tensor *ng;
+    dl_status st = dl_unary(DL_NEG, g, &ng);
+    return st == DL_OK ? dl_accumulate_grad(t, ng) : st;
+}
+
+static dl_status binary_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_binary_op op = (dl_binary_op)node->integer[0];
+    dl_tensor *a = node->inputs[0], *b = node->inputs[1];
+    if (op == DL_ADD || op == DL_SUB) {
+        dl_status st = pass_gradient(a, g, false);
+        return st == DL_OK ? pass_gradient(b, g, op == DL_SUB) : st;
+    }
+    const dl_tensor *va = dl_saved(node, 0), *vb = dl_saved(node, 1);
+    if (!va || !vb)
+        return DL_ERR_ARGUMENT;
+    operand oa = tensor_operand(va, out->ndim), ob = tensor_operand(vb, out->ndim);
+    dl_tensor *inputs[2] = {a, b};
+    for (int which = 0; which < 2; which++) {
+        if (!inputs[which]->requires_grad)
+            continue;
+        dl_tensor *grad;
+        dl_status st = binary_operand_grad(op, which, out, g, oa, ob, &grad);
+        if (st == DL_OK)
+            st = dl_accumulate_grad(inputs[which], grad);
+        if (st != DL_OK)
+            return st;
+    }
+    return DL_OK;
+}
+
+static dl_status binary_scalar_backward(dl_node *node, const dl_tensor *out,
+                                        const dl_tensor *g)
+{
+    dl_binary_op op = (dl_binary_op)node->integer[0];
+    bool scalar_first = node->integer[1];
+    dl_tensor *a = node->inputs[0];
+    if (op == DL_ADD || op == DL_SUB)
+        return pass_gradient(a, g, op == DL_SUB && scalar_first);
+    const dl_tensor *va = dl_saved(node, 0);
+    if (!va)
+        return DL_ERR_ARGUMENT;
+    float scalar_value;
+    operand ot = tensor_operand(va, out->ndim);
+    operand os = scalar_operand(&node->scalar[0], &scalar_value);
+    dl_tensor *grad;
+    dl_status st = scalar_first ? binary_operand_grad(op, 1, out, g, os, ot, &grad)
+                                : binary_operand_grad(op, 0, out, g, ot, os, &grad);
+    return st == DL_OK ? dl_accumulate_grad(a, grad) : st;
+}
+
+/* Records out = a op b (b NULL: a op scalar) when a gradient is wanted. */
+static dl_status record_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
+                               double scalar, bool scalar_first, dl_tensor **out)
+{
+    const dl_tensor *inputs[2] = {a, b};
+    int n = b ? 2 : 1;
+    if (is_comparison(op) || !dl_needs_grad(n, inputs))
+        return DL_OK;
+    dl_node *node = dl_record(binary_names[op], b ? binary_backward : binary_scalar_backward,
+                              *out, n, inputs);
+    if (!node) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    node->integer[0] = op;
+    node->integer[1] = scalar_first;
+    node->scalar[0] = scalar;
+    if (op != DL_ADD && op != DL_SUB)
+        for (int i = 0; i < n; i++)
+            dl_save(node, inputs[i]);
+    return DL_OK;
+}
+
 dl_status dl_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
                     dl_tensor **out)
 {
@@ -121,7 +270,7 @@ dl_status dl_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
         if ((st = dl_empty(fn, a->ndim, a->shape, out)) != DL_OK)
             return st;
         run_binary_flat(ctx.kernel, dl_numel(a), dl_data(a), 1, dl_data(b), 1, dl_data(*out));
-        return DL_OK;
+        return record_binary(op, a, b, 0, false, out);
     }
     int ndim;
     int64_t shape[DL_MAX_DIM];
@@ -139,7 +288,7 @@ dl_status dl_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
     broadcast_strides(b, ndim, w.stride[2]);
     dl_walk_coalesce(&w);
     dl_walk_rows(&w, binary_row, &ctx);
-    return DL_OK;
+    return record_binary(op, a, b, 0, false, out);
 }
 
 dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
@@ -156,13 +305,13 @@ dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
             run_binary_flat(ctx.kernel, n, &ctx.scalar, 0, dl_data(a), 1, dl_data(*out));
         else
             run_binary_flat(ctx.kernel, n, dl_data(a), 1, &ctx.scalar, 0, dl_data(*out));
-        return DL_OK;
+    } else {
+        const dl_tensor *ops[2] = {*out, a};
+        dl_walk w;
+        dl_walk_setup(&w, a->ndim, a->shape, 2, ops);
+        dl_walk_rows(&w, binary_scalar_row, &ctx);
     }
-    const dl_tensor *ops[2] = {*out, a};
-    dl_walk w;
-    dl_walk_setup(&w, a->ndim, a->shape, 2, ops);
-    dl_walk_rows(&w, binary_scalar_row, &ctx);
-    return DL_OK;
+    return record_binary(op, a, NULL, s, scalar_first, out);
 }
 
 typedef struct {
@@ -196,10 +345,87 @@ static dl_status map_unary(const char *fn, const dl_tensor *a, dl_row_fn row,
     return DL_OK;
 }
 
+typedef struct {
+    dl_unary_grad_kernel kernel;
+    float lo, hi;
+} unary_grad_context;
+
+static void unary_grad_row(int64_t n, float *const *ptr, const int64_t *stride,
+                           const void *ctx)
+{
+    const unary_grad_context *c = ctx;
+    c->kernel(n, ptr[1], stride[1], ptr[2], stride[2], ptr[3], stride[3], ptr[0]);
+}
+
+static void clamp_grad_row(int64_t n, float *const *ptr, const int64_t *stride,
+                           const void *ctx)
+{
+    const unary_grad_context *c = ctx;
+    kernel_clamp_backward(n, ptr[1], stride[1], ptr[2], stride[2], c->lo, c->hi, ptr[0]);
+}
+
+/* Shared rule of unary maps: walks (grad, g, x, y) with the given row. */
+static dl_status unary_like_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g,
+                                     dl_row_fn row, const unary_grad_context *ctx)
+{
+    const dl_tensor *x = dl_saved(node, 0);
+    if (!x)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *grad;
+    dl_status st = dl_empty(node->name, out->ndim, out->shape, &grad);
+    if (st != DL_OK)
+        return st;
+    const dl_tensor *ops[4] = {grad, g, x, out};
+    dl_walk w;
+    dl_walk_setup(&w, out->ndim, out->shape, 4, ops);
+    dl_walk_rows(&w, row, ctx);
+    return dl_accumulate_grad(node->inputs[0], grad);
+}
+
+static dl_status unary_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    unary_grad_context ctx = {.kernel = dl_unary_grad_kernels[node->integer[0]]};
+    return unary_like_backward(node, out, g, unary_grad_row, &ctx);
+}
+
+static dl_status clamp_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    unary_grad_context ctx = {.lo = (float)node->scalar[0], .hi = (float)node->scalar[1]};
+    return unary_like_backward(node, out, g, clamp_grad_row, &ctx);
+}
+
+/* Records a unary map of a (its input saved for the rule). */
+static dl_node *record_unary(const char *name, dl_backward_fn rule, const dl_tensor *a,
+                             dl_tensor **out, dl_status *st)
+{
+    *st = DL_OK;
+    if (!dl_needs_grad(1, &a))
+        return NULL;
+    dl_node *node = dl_record(name, rule, *out, 1, &a);
+    if (!node) {
+        dl_release(*out);
+        *st = DL_ERR_MEMORY;
+        return NULL;
+    }
+    dl_save(node, a);
+    return node;
+}
+
+static bool has_gradient(dl_unary_op op)
+{
+    return op != DL_FLOOR && op != DL_CEIL && op != DL_ROUND && op != DL_SIGN;
+}
+
 dl_status dl_unary(dl_unary_op op, const dl_tensor *a, dl_tensor **out)
 {
     unary_context ctx = {.kernel = dl_unary_kernels[op]};
-    return map_unary(unary_names[op], a, unary_row, &ctx, out);
+    dl_status st = map_unary(unary_names[op], a, unary_row, &ctx, out);
+    if (st != DL_OK || !has_gradient(op))
+        return st;
+    dl_node *node = record_unary(unary_names[op], unary_backward, a, out, &st);
+    if (node)
+        node->integer[0] = op;
+    return st;
 }
 
 dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out)
@@ -208,7 +434,53 @@ dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out)
         return dl_fail(DL_ERR_ARGUMENT,
                        "bad argument #3 to 'clamp' (expected max >= min %g, got %g)", lo, hi);
     unary_context ctx = {.lo = lo, .hi = hi};
-    return map_unary("clamp", a, clamp_row, &ctx, out);
+    dl_status st = map_unary("clamp", a, clamp_row, &ctx, out);
+    if (st != DL_OK)
+        return st;
+    dl_node *node = record_unary("clamp", clamp_backward, a, out, &st);
+    if (node) {
+        node->scalar[0] = lo;
+        node->scalar[1] = hi;
+    }
+    return st;
+}
+
+/* Runs out = a op b and releases a (a chain step of a composite rule). */
+static dl_status then(dl_binary_op op, dl_tensor **a, const dl_tensor *b)
+{
+    dl_tensor *r;
+    dl_status st = dl_binary(op, *a, b, &r);
+    dl_release(*a);
+    *a = st == DL_OK ? r : NULL;
+    return st;
+}
+
+/* softmax: dL/dx = y * (g - sum(g * y));  log_softmax: g - exp(y) * sum(g),
+ * sums along the softmax dim. */
+static dl_status softmax_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    int dim = (int)node->integer[0];
+    bool log_space = node->integer[1];
+    dl_tensor *t = NULL, *sum = NULL;
+    dl_status st;
+    if (log_space) {
+        if ((st = dl_reduce(DL_SUM, g, dim, true, 0, &sum)) == DL_OK &&
+            (st = dl_unary(DL_EXP, out, &t)) == DL_OK && (st = then(DL_MUL, &t, sum)) == DL_OK) {
+            dl_tensor *grad;
+            if ((st = dl_binary(DL_SUB, g, t, &grad)) == DL_OK)
+                st = dl_accumulate_grad(node->inputs[0], grad);
+        }
+    } else {
+        if ((st = dl_binary(DL_MUL, g, out, &t)) == DL_OK &&
+            (st = dl_reduce(DL_SUM, t, dim, true, 0, &sum)) == DL_OK) {
+            dl_tensor *grad;
+            if ((st = dl_binary(DL_SUB, g, sum, &grad)) == DL_OK && (st = then(DL_MUL, &grad, out)) == DL_OK)
+                st = dl_accumulate_grad(node->inputs[0], grad);
+        }
+    }
+    dl_release(t);
+    dl_release(sum);
+    return st;
 }
 
 /* Shared body of softmax and log_softmax: (outer, n, inner) around dim. */
@@ -237,6 +509,15 @@ static dl_status softmax_like(const char *fn, const dl_tensor *a, int dim, bool 
     else
         kernel_softmax(outer, n, inner, dl_data(x), dl_data(*out));
     dl_release(x);
+    if (!dl_needs_grad(1, &a))
+        return DL_OK;
+    dl_node *node = dl_record(fn, softmax_backward, *out, 1, &a);
+    if (!node) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    node->integer[0] = a->ndim ? dim : -1;
+    node->integer[1] = log_space;
     return DL_OK;
 }
 

@@ -42,14 +42,16 @@ dl_status dl_check_dim(const char *fn, int argn, int dim, int ndim, bool inclusi
 
 /* ---- strided iteration (iterate.c) ---- */
 
-/* Up to three operands walked together over one shape. Each operand has a
+#define DL_WALK_MAX_OPERANDS 5
+
+/* Up to five operands walked together over one shape. Each operand has a
  * base pointer and a stride per dim (0 broadcasts). */
 typedef struct {
     int ndim;
     int64_t shape[DL_MAX_DIM];
     int nops;
-    float *base[3];
-    int64_t stride[3][DL_MAX_DIM];
+    float *base[DL_WALK_MAX_OPERANDS];
+    int64_t stride[DL_WALK_MAX_OPERANDS][DL_MAX_DIM];
 } dl_walk;
 
 /* Called once per innermost row: n elements, each operand's pointer to the

@@ -1,5 +1,5 @@
 /*
- * iterate.c -- walking up to three strided operands over one shape.
+ * iterate.c -- walking up to five strided operands over one shape.
  *
  * Elementwise work (copies, fills, arithmetic with broadcasting) is written
  * once as a "row" function over one innermost row; this file calls it for
@@ -62,8 +62,8 @@ void dl_walk_coalesce(dl_walk *w)
 static void walk_piece(const dl_walk *w, int64_t row_index, int64_t from, int64_t to,
                        dl_row_fn row, const void *ctx)
 {
-    float *ptr[3];
-    int64_t inner_stride[3];
+    float *ptr[DL_WALK_MAX_OPERANDS];
+    int64_t inner_stride[DL_WALK_MAX_OPERANDS];
     int inner = w->ndim - 1;
     for (int k = 0; k < w->nops; k++) {
         int64_t off = 0, rest = row_index;

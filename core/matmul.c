@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "autograd.h"
 #include "internal.h"
 
 /* How a (rows, cols) slice with strides (rs, cs) is passed to row-major
@@ -107,6 +108,59 @@ static dl_status batched_gemm(const dl_tensor *a, const dl_tensor *b, int ndim,
     return DL_OK;
 }
 
+/* t with its last two dims swapped (a view). */
+static dl_status swap_last(const dl_tensor *t, dl_tensor **out)
+{
+    return dl_transpose(t, t->ndim - 2, t->ndim - 1, out);
+}
+
+/* dL/d(one operand) = left @ right, summed to the operand's matrix shape
+ * (batch broadcasting undone), then shaped as the operand itself. */
+static dl_status operand_grad(const dl_tensor *left, const dl_tensor *right,
+                              const dl_tensor *as_matrix_form, dl_tensor *operand)
+{
+    dl_tensor *product, *summed, *grad;
+    dl_status st = dl_matmul(left, right, &product);
+    if (st != DL_OK)
+        return st;
+    st = dl_sum_to_shape(product, as_matrix_form->ndim, as_matrix_form->shape, &summed);
+    dl_release(product);
+    if (st != DL_OK)
+        return st;
+    st = dl_reshape("matmul", summed, operand->ndim, operand->shape, &grad);
+    dl_release(summed);
+    return st == DL_OK ? dl_accumulate_grad(operand, grad) : st;
+}
+
+/* dL/da = g @ b^T, dL/db = a^T @ g, in the operands' matrix forms. */
+static dl_status matmul_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    const dl_tensor *a = dl_saved(node, 0), *b = dl_saved(node, 1);
+    if (!a || !b)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *ma = NULL, *mb = NULL, *g2 = NULL, *t = NULL;
+    dl_status st;
+    int64_t full[DL_MAX_DIM];
+    int ndim = (int)node->integer[DL_MAX_DIM];
+    for (int d = 0; d < ndim; d++)
+        full[d] = node->integer[d];
+    if ((st = as_matrix(a, true, &ma)) == DL_OK && (st = as_matrix(b, false, &mb)) == DL_OK &&
+        (st = dl_reshape("matmul", g, ndim, full, &g2)) == DL_OK) {
+        if (node->inputs[0]->requires_grad && (st = swap_last(mb, &t)) == DL_OK) {
+            st = operand_grad(g2, t, ma, node->inputs[0]);
+            dl_release(t);
+        }
+        if (st == DL_OK && node->inputs[1]->requires_grad && (st = swap_last(ma, &t)) == DL_OK) {
+            st = operand_grad(t, g2, mb, node->inputs[1]);
+            dl_release(t);
+        }
+    }
+    dl_release(ma);
+    dl_release(mb);
+    dl_release(g2);
+    return st;
+}
+
 dl_status dl_matmul(const dl_tensor *a, const dl_tensor *b, dl_tensor **out)
 {
     if (a->ndim == 0 || b->ndim == 0)
@@ -159,6 +213,19 @@ dl_status dl_matmul(const dl_tensor *a, const dl_tensor *b, dl_tensor **out)
     if (st != DL_OK) {
         dl_release(result);
         return st;
+    }
+    const dl_tensor *inputs[2] = {a, b};
+    if (dl_needs_grad(2, inputs)) {
+        dl_node *node = dl_record("matmul", matmul_backward, result, 2, inputs);
+        if (!node) {
+            dl_release(result);
+            return DL_ERR_MEMORY;
+        }
+        for (int d = 0; d < nb + 2; d++)
+            node->integer[d] = shape[d];
+        node->integer[DL_MAX_DIM] = nb + 2;
+        dl_save(node, a);
+        dl_save(node, b);
     }
     /* Drop the dims that 1-D operands gained. */
     if (a->ndim == 1 || b->ndim == 1) {

@@ -2,6 +2,10 @@
  * reduce.c -- sum, mean, prod, max, min, argmax, argmin, var, std over one
  * dim or over everything. The loops are in kernels/reduction.c.
  */
+#include <math.h>
+#include <string.h>
+
+#include "autograd.h"
 #include "internal.h"
 #include "kernels/kernels.h"
 
@@ -14,6 +18,131 @@ static const char *const reduce_names[] = {
 const char *dl_reduce_name(dl_reduce_op op)
 {
     return reduce_names[op];
+}
+
+/* g (the reduced shape) as a tensor that broadcasts against the input:
+ * the reduced dim put back with size 1. */
+static dl_status broadcastable_grad(const dl_node *node, const dl_tensor *g, dl_tensor **out)
+{
+    int dim = (int)node->integer[1];
+    bool keepdim = node->integer[2];
+    if (dim >= 0 && !keepdim)
+        return dl_unsqueeze(g, dim, out);
+    dl_retain((dl_tensor *)g);
+    *out = (dl_tensor *)g;
+    return DL_OK;
+}
+
+/* dL/dx of max/min: g goes to the position of the extreme value. */
+static dl_status extreme_backward(dl_node *node, const dl_tensor *x, const dl_tensor *g)
+{
+    dl_reduce_op op = (dl_reduce_op)node->integer[0] == DL_MAX ? DL_ARGMAX : DL_ARGMIN;
+    int dim = (int)node->integer[1];
+    dl_tensor *positions, *grad, *gc;
+    dl_status st = dl_reduce(op, x, dim, false, 0, &positions);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_full(node->name, x->ndim, x->shape, 0.0f, &grad)) != DL_OK) {
+        dl_release(positions);
+        return st;
+    }
+    if ((st = dl_contiguous(g, &gc)) == DL_OK) {
+        int64_t outer = 1, n = dl_numel(x), inner = 1;
+        if (dim >= 0 && x->ndim > 0) {
+            n = x->shape[dim];
+            for (int d = 0; d < dim; d++)
+                outer *= x->shape[d];
+            for (int d = dim + 1; d < x->ndim; d++)
+                inner *= x->shape[d];
+        }
+        const float *p = dl_data(positions), *gv = dl_data(gc);
+        float *gx = dl_data(grad);
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t j = 0; j < inner; j++) {
+                int64_t k = (int64_t)p[o * inner + j] - 1;
+                gx[(o * n + k) * inner + j] = gv[o * inner + j];
+            }
+        dl_release(gc);
+        st = dl_accumulate_grad(node->inputs[0], grad);
+    } else {
+        dl_release(grad);
+    }
+    dl_release(positions);
+    return st;
+}
+
+/* Number of elements each result summarised. */
+static int64_t reduced_count(const dl_tensor *x, int dim)
+{
+    return dim >= 0 && x->ndim > 0 ? x->shape[dim] : dl_numel(x);
+}
+
+static dl_status reduce_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_reduce_op op = (dl_reduce_op)node->integer[0];
+    int dim = (int)node->integer[1];
+    int correction = (int)node->integer[3];
+    const dl_tensor *x = node->nsaved ? dl_saved(node, 0) : node->inputs[0];
+    if (!x)
+        return DL_ERR_ARGUMENT;
+    if (op == DL_MAX || op == DL_MIN)
+        return extreme_backward(node, x, g);
+    dl_tensor *gb, *y = NULL, *grad = NULL;
+    dl_status st = broadcastable_grad(node, g, &gb);
+    if (st != DL_OK)
+        return st;
+    if (op != DL_SUM && op != DL_MEAN)
+        st = broadcastable_grad(node, out, &y);
+    double n = (double)reduced_count(x, dim);
+    if (st == DL_OK) {
+        switch (op) {
+        case DL_SUM:          /* dL/dx = g */
+            dl_retain(gb);
+            grad = gb;
+            break;
+        case DL_MEAN:         /* dL/dx = g / n */
+            st = dl_binary_scalar(DL_MUL, gb, (float)(1.0 / n), false, &grad);
+            break;
+        case DL_PROD: {       /* dL/dx = g * y / x */
+            dl_tensor *gy;
+            if ((st = dl_binary(DL_MUL, gb, y, &gy)) == DL_OK) {
+                st = dl_binary(DL_DIV, gy, x, &grad);
+                dl_release(gy);
+            }
+            break;
+        }
+        default: {            /* var: 2 g (x - mean) / (n - c);  std: g (x - mean) / ((n - c) y) */
+            dl_tensor *mean, *centered;
+            if ((st = dl_reduce(DL_MEAN, x, dim, true, 0, &mean)) != DL_OK)
+                break;
+            st = dl_binary(DL_SUB, x, mean, &centered);
+            dl_release(mean);
+            if (st != DL_OK)
+                break;
+            float scale = (float)((op == DL_VAR ? 2.0 : 1.0) / (n - correction));
+            dl_tensor *scaled;
+            if ((st = dl_binary_scalar(DL_MUL, centered, scale, false, &scaled)) == DL_OK) {
+                st = dl_binary(DL_MUL, scaled, gb, &grad);
+                dl_release(scaled);
+            }
+            dl_release(centered);
+            if (st == DL_OK && op == DL_STD) {
+                dl_tensor *divided;
+                st = dl_binary(DL_DIV, grad, y, &divided);
+                dl_release(grad);
+                grad = st == DL_OK ? divided : NULL;
+            }
+        }
+        }
+    }
+    dl_release(gb);
+    dl_release(y);
+    if (st != DL_OK)
+        return st;
+    dl_tensor *full;                  /* a reduced dim of g stretched back */
+    st = dl_expand(grad, x->ndim, x->shape, &full);
+    dl_release(grad);
+    return st == DL_OK ? dl_accumulate_grad(node->inputs[0], full) : st;
 }
 
 dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
@@ -56,5 +185,18 @@ dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
     if ((st = dl_empty(fn, ndim, shape, out)) == DL_OK && outer * inner > 0)
         kernel_reduce(op, outer, n, inner, correction, dl_data(x), dl_data(*out));
     dl_release(x);
-    return st;
+    if (st != DL_OK || op == DL_ARGMAX || op == DL_ARGMIN || !dl_needs_grad(1, &a))
+        return st;
+    dl_node *node = dl_record(fn, reduce_backward, *out, 1, &a);
+    if (!node) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    node->integer[0] = op;
+    node->integer[1] = whole ? -1 : dim;
+    node->integer[2] = keepdim;
+    node->integer[3] = correction;
+    if (op != DL_SUM && op != DL_MEAN)
+        dl_save(node, a);
+    return DL_OK;
 }

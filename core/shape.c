@@ -7,7 +7,122 @@
 #include <math.h>
 #include <string.h>
 
+#include "autograd.h"
 #include "internal.h"
+
+/* ---- backward rules ---- */
+
+/* reshape, view, flatten, squeeze, unsqueeze: g back in the input's shape. */
+static dl_status reshape_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_tensor *in = node->inputs[0], *grad;
+    dl_status st = dl_reshape(node->name, g, in->ndim, in->shape, &grad);
+    return st == DL_OK ? dl_accumulate_grad(in, grad) : st;
+}
+
+static dl_status transpose_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_tensor *grad;
+    dl_status st = dl_transpose(g, (int)node->integer[0], (int)node->integer[1], &grad);
+    return st == DL_OK ? dl_accumulate_grad(node->inputs[0], grad) : st;
+}
+
+static dl_status permute_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    int inverse[DL_MAX_DIM];
+    for (int d = 0; d < out->ndim; d++)
+        inverse[node->integer[d]] = d;
+    dl_tensor *grad;
+    dl_status st = dl_permute(g, inverse, &grad);
+    return st == DL_OK ? dl_accumulate_grad(node->inputs[0], grad) : st;
+}
+
+/* expand: the accumulation sums the stretched dims back. */
+static dl_status expand_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_retain((dl_tensor *)g);
+    return dl_accumulate_grad(node->inputs[0], (dl_tensor *)g);
+}
+
+/* narrow and select: g written into a zero gradient at the picked place. */
+static dl_status pick_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_tensor *in = node->inputs[0], *grad, *place;
+    dl_status st = dl_full(node->name, in->ndim, in->shape, 0.0f, &grad);
+    if (st != DL_OK)
+        return st;
+    int dim = (int)node->integer[0];
+    bool is_select = node->integer[2] < 0;
+    st = is_select ? dl_select(grad, dim, node->integer[1], &place)
+                   : dl_narrow(grad, dim, node->integer[1], node->integer[2], &place);
+    if (st == DL_OK) {
+        st = dl_copy_(place, g);
+        dl_release(place);
+    }
+    if (st != DL_OK) {
+        dl_release(grad);
+        return st;
+    }
+    return dl_accumulate_grad(in, grad);
+}
+
+/* cat and stack: each input gets its slice of g. */
+static dl_status join_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    int dim = (int)node->integer[0];
+    bool is_stack = node->integer[1];
+    int64_t start = 0;
+    for (int i = 0; i < node->ninputs; i++) {
+        dl_tensor *in = node->inputs[i], *part;
+        int64_t length = is_stack ? 1 : in->shape[dim];
+        dl_status st = is_stack ? dl_select(g, dim, i, &part)
+                                : dl_narrow(g, dim, start, length, &part);
+        if (st == DL_OK)
+            st = dl_accumulate_grad(in, part);
+        if (st != DL_OK)
+            return st;
+        start += length;
+    }
+    return DL_OK;
+}
+
+/* Records cat or stack over inputs that may be more than a node holds. */
+static dl_status record_join(const char *name, int n, const dl_tensor *const *ts, int dim,
+                             bool is_stack, dl_tensor **out)
+{
+    if (!dl_needs_grad(n, ts))
+        return DL_OK;
+    if (n > DL_NODE_INPUTS) {
+        dl_release(*out);
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to '%s' (gradients flow through at most %d tensors "
+                       "joined at once, got %d; join them in steps)", name, DL_NODE_INPUTS, n);
+    }
+    dl_node *node = dl_record(name, join_backward, *out, n, ts);
+    if (!node) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    node->integer[0] = dim;
+    node->integer[1] = is_stack;
+    return DL_OK;
+}
+
+/* Records a shape operation with up to DL_MAX_DIM integer parameters. */
+static dl_status record_shape_op(const char *name, dl_backward_fn rule, const dl_tensor *a,
+                                 dl_tensor **out, int nparams, const int64_t *params)
+{
+    if (!dl_needs_grad(1, &a))
+        return DL_OK;
+    dl_node *node = dl_record(name, rule, *out, 1, &a);
+    if (!node) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    for (int i = 0; i < nparams; i++)
+        node->integer[i] = params[i];
+    return DL_OK;
+}
 
 /* A new view of a's storage with the given geometry. */
 static dl_status make_view(const dl_tensor *a, int ndim, const int64_t *shape,
@@ -100,15 +215,17 @@ dl_status dl_reshape(const char *fn, const dl_tensor *a, int ndim, const int64_t
     dl_status st = resolve_shape(fn, a, ndim, in, shape);
     if (st != DL_OK)
         return st;
-    if (view_strides(a, ndim, shape, stride))
-        return make_view(a, ndim, shape, stride, a->offset, out);
-    dl_tensor *copy;
-    if ((st = dl_clone(a, &copy)) != DL_OK)
-        return st;
-    dl_contiguous_strides(ndim, shape, stride);
-    st = make_view(copy, ndim, shape, stride, 0, out);
-    dl_release(copy);
-    return st;
+    if (view_strides(a, ndim, shape, stride)) {
+        st = make_view(a, ndim, shape, stride, a->offset, out);
+    } else {
+        dl_tensor *copy;
+        if ((st = dl_clone(a, &copy)) != DL_OK)
+            return st;
+        dl_contiguous_strides(ndim, shape, stride);
+        st = make_view(copy, ndim, shape, stride, 0, out);
+        dl_release(copy);
+    }
+    return st == DL_OK ? record_shape_op(fn, reshape_backward, a, out, 0, NULL) : st;
 }
 
 dl_status dl_view(const dl_tensor *a, int ndim, const int64_t *in, dl_tensor **out)
@@ -121,7 +238,8 @@ dl_status dl_view(const dl_tensor *a, int ndim, const int64_t *in, dl_tensor **o
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #1 to 'view' (this tensor's strides do not allow "
                        "that shape without a copy; use reshape)");
-    return make_view(a, ndim, shape, stride, a->offset, out);
+    st = make_view(a, ndim, shape, stride, a->offset, out);
+    return st == DL_OK ? record_shape_op("view", reshape_backward, a, out, 0, NULL) : st;
 }
 
 dl_status dl_transpose(const dl_tensor *a, int d1, int d2, dl_tensor **out)
@@ -136,7 +254,10 @@ dl_status dl_transpose(const dl_tensor *a, int d1, int d2, dl_tensor **out)
     shape[d2] = a->shape[d1];
     stride[d1] = a->stride[d2];
     stride[d2] = a->stride[d1];
-    return make_view(a, a->ndim, shape, stride, a->offset, out);
+    dl_status st = make_view(a, a->ndim, shape, stride, a->offset, out);
+    return st == DL_OK ? record_shape_op("transpose", transpose_backward, a, out, 2,
+                                         (const int64_t[]){d1, d2})
+                       : st;
 }
 
 dl_status dl_permute(const dl_tensor *a, const int *perm, dl_tensor **out)
@@ -154,7 +275,12 @@ dl_status dl_permute(const dl_tensor *a, const int *perm, dl_tensor **out)
         shape[d] = a->shape[perm[d]];
         stride[d] = a->stride[perm[d]];
     }
-    return make_view(a, a->ndim, shape, stride, a->offset, out);
+    dl_status st = make_view(a, a->ndim, shape, stride, a->offset, out);
+    int64_t params[DL_MAX_DIM];
+    for (int d = 0; d < a->ndim; d++)
+        params[d] = perm[d];
+    return st == DL_OK ? record_shape_op("permute", permute_backward, a, out, a->ndim, params)
+                       : st;
 }
 
 dl_status dl_flatten(const dl_tensor *a, int start, int end, dl_tensor **out)
@@ -198,7 +324,8 @@ dl_status dl_unsqueeze(const dl_tensor *a, int dim, dl_tensor **out)
             s++;
         }
     }
-    return make_view(a, a->ndim + 1, shape, stride, a->offset, out);
+    dl_status st = make_view(a, a->ndim + 1, shape, stride, a->offset, out);
+    return st == DL_OK ? record_shape_op("unsqueeze", reshape_backward, a, out, 0, NULL) : st;
 }
 
 dl_status dl_squeeze(const dl_tensor *a, int dim, dl_tensor **out)
@@ -214,7 +341,8 @@ dl_status dl_squeeze(const dl_tensor *a, int dim, dl_tensor **out)
             stride[ndim++] = a->stride[d];
         }
     }
-    return make_view(a, ndim, shape, stride, a->offset, out);
+    dl_status st = make_view(a, ndim, shape, stride, a->offset, out);
+    return st == DL_OK ? record_shape_op("squeeze", reshape_backward, a, out, 0, NULL) : st;
 }
 
 dl_status dl_narrow(const dl_tensor *a, int dim, int64_t start, int64_t length,
@@ -234,7 +362,10 @@ dl_status dl_narrow(const dl_tensor *a, int dim, int64_t start, int64_t length,
     int64_t shape[DL_MAX_DIM];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = length;
-    return make_view(a, a->ndim, shape, a->stride, a->offset + start * a->stride[dim], out);
+    dl_status st = make_view(a, a->ndim, shape, a->stride, a->offset + start * a->stride[dim], out);
+    return st == DL_OK ? record_shape_op("narrow", pick_backward, a, out, 3,
+                                         (const int64_t[]){dim, start, length})
+                       : st;
 }
 
 dl_status dl_select(const dl_tensor *a, int dim, int64_t index, dl_tensor **out)
@@ -253,7 +384,10 @@ dl_status dl_select(const dl_tensor *a, int dim, int64_t index, dl_tensor **out)
         shape[ndim] = a->shape[d];
         stride[ndim++] = a->stride[d];
     }
-    return make_view(a, ndim, shape, stride, a->offset + index * a->stride[dim], out);
+    dl_status st = make_view(a, ndim, shape, stride, a->offset + index * a->stride[dim], out);
+    return st == DL_OK ? record_shape_op("select", pick_backward, a, out, 3,
+                                         (const int64_t[]){dim, index, -1})
+                       : st;
 }
 
 dl_status dl_expand(const dl_tensor *a, int ndim, const int64_t *shape, dl_tensor **out)
@@ -278,7 +412,8 @@ dl_status dl_expand(const dl_tensor *a, int ndim, const int64_t *shape, dl_tenso
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #2 to 'expand' (cannot expand shape %s to %s)", from, to);
     }
-    return make_view(a, ndim, shape, stride, a->offset, out);
+    dl_status st = make_view(a, ndim, shape, stride, a->offset, out);
+    return st == DL_OK ? record_shape_op("expand", expand_backward, a, out, 0, NULL) : st;
 }
 
 /* Checks that ts[0..n) share a shape except along `skip` (-1: everywhere). */
@@ -328,9 +463,11 @@ dl_status dl_cat(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
         dl_release(part);
         start += ts[i]->shape[dim];
     }
-    if (st != DL_OK)
+    if (st != DL_OK) {
         dl_release(*out);
-    return st;
+        return st;
+    }
+    return record_join("cat", n, ts, dim, false, out);
 }
 
 dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
@@ -356,9 +493,65 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
         st = dl_copy_(slot, ts[i]);
         dl_release(slot);
     }
-    if (st != DL_OK)
+    if (st != DL_OK) {
         dl_release(*out);
-    return st;
+        return st;
+    }
+    return record_join("stack", n, ts, dim, true, out);
+}
+
+/* Copies (or adds, when `add`) rows picked by 1-based positions: rows of
+ * src (outer, count, inner) go to/from rows positions[i] of dst (outer,
+ * size, inner) -- the forward gather and its backward scatter-add. */
+static void move_rows(const float *src, float *dst, const float *positions, int64_t istride,
+                      int64_t outer, int64_t count, int64_t size, int64_t inner, bool scatter)
+{
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < count; i++) {
+            int64_t p = (int64_t)positions[i * istride] - 1;
+            if (scatter) {
+                float *to = dst + (o * size + p) * inner;
+                const float *from = src + (o * count + i) * inner;
+                for (int64_t j = 0; j < inner; j++)
+                    to[j] += from[j];
+            } else {
+                memcpy(dst + (o * count + i) * inner, src + (o * size + p) * inner,
+                       (size_t)inner * sizeof(float));
+            }
+        }
+}
+
+/* Sizes around dim: outer (before) and inner (after). */
+static void split_at(const dl_tensor *t, int dim, int64_t *outer, int64_t *inner)
+{
+    *outer = 1;
+    *inner = 1;
+    for (int d = 0; d < dim; d++)
+        *outer *= t->shape[d];
+    for (int d = dim + 1; d < t->ndim; d++)
+        *inner *= t->shape[d];
+}
+
+static dl_status index_select_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_tensor *in = node->inputs[0], *grad, *gc;
+    const dl_tensor *index = dl_saved(node, 0);
+    if (!index)
+        return DL_ERR_ARGUMENT;
+    int dim = (int)node->integer[0];
+    dl_status st = dl_full("index_select", in->ndim, in->shape, 0.0f, &grad);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_contiguous(g, &gc)) != DL_OK) {
+        dl_release(grad);
+        return st;
+    }
+    int64_t outer, inner;
+    split_at(in, dim, &outer, &inner);
+    move_rows(dl_data(gc), dl_data(grad), dl_data(index), index->ndim ? index->stride[0] : 0,
+              outer, dl_numel(index), in->shape[dim], inner, true);
+    dl_release(gc);
+    return dl_accumulate_grad(in, grad);
 }
 
 dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
@@ -392,20 +585,19 @@ dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = count;
     if ((st = dl_empty("index_select", a->ndim, shape, out)) == DL_OK) {
-        int64_t outer = 1, inner = 1;
-        for (int d = 0; d < dim; d++)
-            outer *= a->shape[d];
-        for (int d = dim + 1; d < a->ndim; d++)
-            inner *= a->shape[d];
-        const float *src = dl_data(x);
-        float *dst = dl_data(*out);
-        for (int64_t o = 0; o < outer; o++)
-            for (int64_t i = 0; i < count; i++) {
-                int64_t p = (int64_t)positions[i * istride] - 1;
-                memcpy(dst + (o * count + i) * inner, src + (o * size + p) * inner,
-                       (size_t)inner * sizeof(float));
-            }
+        int64_t outer, inner;
+        split_at(a, dim, &outer, &inner);
+        move_rows(dl_data(x), dl_data(*out), positions, istride, outer, count, size, inner, false);
     }
     dl_release(x);
-    return st;
+    if (st != DL_OK || !dl_needs_grad(1, &a))
+        return st;
+    dl_node *node = dl_record("index_select", index_select_backward, *out, 1, &a);
+    if (!node) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    node->integer[0] = dim;
+    dl_save(node, index);
+    return DL_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd.h"
 #include "internal.h"
 
 /* ---- records ------------------------------------------------------------ */
@@ -53,12 +54,44 @@ void dl_retain(dl_tensor *t)
         t->refcount++;
 }
 
+/* Frees x's fields and record; releases may queue more tensors. */
+static void tensor_free(dl_tensor *x)
+{
+    dl_release(x->grad);
+    if (x->grad_fn)
+        dl_node_free(x->grad_fn);
+    dl_storage_release(x->storage);
+    free(x);
+}
+
+/* Frees a tensor whose last reference is gone. Its gradient and graph node
+ * are released too, which may free a long chain of graph nodes: those are
+ * queued and freed by a loop rather than by recursion, so that a graph
+ * thousands of operations deep cannot overflow the stack. */
 void dl_release(dl_tensor *t)
 {
+    static dl_tensor **pending;
+    static size_t count, capacity;
+    static bool draining;
     if (!t || --t->refcount > 0)
         return;
-    dl_storage_release(t->storage);
-    free(t);
+    if (count == capacity) {
+        size_t grown_capacity = capacity ? capacity * 2 : 256;
+        dl_tensor **grown = realloc(pending, grown_capacity * sizeof *grown);
+        if (!grown) {             /* no memory to queue: free it right here */
+            tensor_free(t);
+            return;
+        }
+        pending = grown;
+        capacity = grown_capacity;
+    }
+    pending[count++] = t;
+    if (draining)
+        return;
+    draining = true;
+    while (count > 0)
+        tensor_free(pending[--count]);
+    draining = false;
 }
 
 /* ---- shapes in messages -------------------------------------------------- */
@@ -314,7 +347,9 @@ dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src)
     dl_status st = DL_OK;
     if (src->storage == dst->storage && (st = dl_clone(src, &source)) != DL_OK)
         return st;
+    bool recording = dl_set_grad_enabled(false);
     st = dl_expand(source, dst->ndim, dst->shape, &expanded);
+    dl_set_grad_enabled(recording);
     if (st != DL_OK) {
         char ds[64], ss[64];
         dl_shape_string(dst, ds, sizeof ds);
@@ -328,6 +363,7 @@ dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src)
         dl_walk_setup(&w, dst->ndim, dst->shape, 2, ops);
         dl_walk_rows(&w, copy_row, NULL);
         dl_release(expanded);
+        dl_bump_version(dst);
     }
     if (source != src)
         dl_release(source);
@@ -371,4 +407,5 @@ void dl_fill_(dl_tensor *t, float value)
     dl_walk w;
     dl_walk_setup(&w, t->ndim, t->shape, 1, ops);
     dl_walk_rows(&w, fill_row, &value);
+    dl_bump_version(t);
 }

@@ -19,6 +19,24 @@ typedef void (*dl_unary_kernel)(int64_t n, const float *x, int64_t sx, float *ou
 extern const dl_binary_kernel dl_binary_kernels[DL_BINARY_COUNT];
 extern const dl_unary_kernel dl_unary_kernels[DL_UNARY_COUNT];
 
+/* out[i] = dL/da (index 0) or dL/db (index 1) from g = dL/dy, the inputs
+ * and the output y; every operand strided, out contiguous. */
+typedef void (*dl_binary_grad_kernel)(int64_t n, const float *g, int64_t sg,
+                                      const float *a, int64_t sa, const float *b,
+                                      int64_t sb, const float *y, int64_t sy, float *out);
+
+/* out[i] = dL/dx from g, the input x and the output y. */
+typedef void (*dl_unary_grad_kernel)(int64_t n, const float *g, int64_t sg,
+                                     const float *x, int64_t sx, const float *y,
+                                     int64_t sy, float *out);
+
+extern const dl_binary_grad_kernel dl_binary_grad_kernels[DL_BINARY_COUNT][2];
+extern const dl_unary_grad_kernel dl_unary_grad_kernels[DL_UNARY_COUNT];
+
+/* out[i] = g[i] where lo <= x[i] <= hi, else 0 (clamp's gradient). */
+void kernel_clamp_backward(int64_t n, const float *g, int64_t sg, const float *x,
+                           int64_t sx, float lo, float hi, float *out);
+
 /* out[i] = min(max(x[i*sx], lo), hi); NaN stays NaN. */
 void kernel_clamp(int64_t n, const float *x, int64_t sx, float lo, float hi, float *out);
 

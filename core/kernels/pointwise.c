@@ -3,13 +3,14 @@
  *
  * Each binary kernel has four loops: both operands walking with stride 1
  * (the hot, vectorised case), one of them fixed (a scalar or a broadcast
- * row), and the general strided case.
+ * row), and the general strided case. Gradient kernels (the dL/da, dL/db
+ * and dL/dx columns of ops.def) take every operand with its own stride.
  */
 #include <math.h>
 
 #include "kernels.h"
 
-#define DL_BINARY(id, name, expr)                                               \
+#define DL_BINARY(id, name, expr, grad_a, grad_b)                                               \
     static void binary_##name(int64_t n, const float *restrict pa, int64_t sa,  \
                               const float *restrict pb, int64_t sb,             \
                               float *restrict out)                              \
@@ -40,7 +41,7 @@
     }
 #include "../ops.def"
 
-#define DL_UNARY(id, name, expr)                                                \
+#define DL_UNARY(id, name, expr, grad)                                                \
     static void unary_##name(int64_t n, const float *restrict px, int64_t sx,   \
                              float *restrict out)                               \
     {                                                                           \
@@ -58,15 +59,76 @@
     }
 #include "../ops.def"
 
+#define DL_BINARY(id, name, expr, grad_a, grad_b)                               \
+    static void grad_a_##name(int64_t n, const float *restrict pg, int64_t sg,   \
+                              const float *restrict pa, int64_t sa,             \
+                              const float *restrict pb, int64_t sb,             \
+                              const float *restrict py, int64_t sy,             \
+                              float *restrict out)                              \
+    {                                                                           \
+        for (int64_t i = 0; i < n; i++) {                                       \
+            float g = pg[i * sg], a = pa[i * sa], b = pb[i * sb], y = py[i * sy];\
+            (void)g, (void)a, (void)b, (void)y;                                 \
+            out[i] = (grad_a);                                                  \
+        }                                                                       \
+    }                                                                           \
+    static void grad_b_##name(int64_t n, const float *restrict pg, int64_t sg,   \
+                              const float *restrict pa, int64_t sa,             \
+                              const float *restrict pb, int64_t sb,             \
+                              const float *restrict py, int64_t sy,             \
+                              float *restrict out)                              \
+    {                                                                           \
+        for (int64_t i = 0; i < n; i++) {                                       \
+            float g = pg[i * sg], a = pa[i * sa], b = pb[i * sb], y = py[i * sy];\
+            (void)g, (void)a, (void)b, (void)y;                                 \
+            out[i] = (grad_b);                                                  \
+        }                                                                       \
+    }
+#include "../ops.def"
+
+#define DL_UNARY(id, name, expr, grad)                                          \
+    static void grad_##name(int64_t n, const float *restrict pg, int64_t sg,     \
+                            const float *restrict px, int64_t sx,               \
+                            const float *restrict py, int64_t sy,               \
+                            float *restrict out)                                \
+    {                                                                           \
+        for (int64_t i = 0; i < n; i++) {                                       \
+            float g = pg[i * sg], x = px[i * sx], y = py[i * sy];               \
+            (void)g, (void)x, (void)y;                                          \
+            out[i] = (grad);                                                    \
+        }                                                                       \
+    }
+#include "../ops.def"
+
 const dl_binary_kernel dl_binary_kernels[DL_BINARY_COUNT] = {
-#define DL_BINARY(id, name, expr) [DL_##id] = binary_##name,
+#define DL_BINARY(id, name, expr, grad_a, grad_b) [DL_##id] = binary_##name,
 #include "../ops.def"
 };
 
 const dl_unary_kernel dl_unary_kernels[DL_UNARY_COUNT] = {
-#define DL_UNARY(id, name, expr) [DL_##id] = unary_##name,
+#define DL_UNARY(id, name, expr, grad) [DL_##id] = unary_##name,
 #include "../ops.def"
 };
+
+const dl_binary_grad_kernel dl_binary_grad_kernels[DL_BINARY_COUNT][2] = {
+#define DL_BINARY(id, name, expr, grad_a, grad_b) [DL_##id] = {grad_a_##name, grad_b_##name},
+#include "../ops.def"
+};
+
+const dl_unary_grad_kernel dl_unary_grad_kernels[DL_UNARY_COUNT] = {
+#define DL_UNARY(id, name, expr, grad) [DL_##id] = grad_##name,
+#include "../ops.def"
+};
+
+void kernel_clamp_backward(int64_t n, const float *restrict g, int64_t sg,
+                           const float *restrict x, int64_t sx, float lo, float hi,
+                           float *restrict out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i * sx];
+        out[i] = v >= lo && v <= hi ? g[i * sg] : 0.0f;
+    }
+}
 
 void kernel_clamp(int64_t n, const float *restrict x, int64_t sx, float lo, float hi,
                   float *restrict out)

@@ -1,0 +1,352 @@
+/*
+ * autograd.c -- recording, backward, grad mode.
+ *
+ * Reverse mode is a local rule per node plus a walk in reverse creation
+ * order (micrograd's design): every node's output was made after its
+ * inputs, so visiting nodes by descending sequence number sees each
+ * tensor's gradient complete before its rule passes it on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd.h"
+#include "internal.h"
+
+static bool grad_enabled = true;
+static uint64_t next_sequence = 1;
+static uint64_t next_visit = 1;
+
+bool dl_grad_enabled(void)
+{
+    return grad_enabled;
+}
+
+bool dl_set_grad_enabled(bool enabled)
+{
+    bool previous = grad_enabled;
+    grad_enabled = enabled;
+    return previous;
+}
+
+bool dl_needs_grad(int n, const dl_tensor *const *inputs)
+{
+    if (!grad_enabled)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && inputs[i]->requires_grad)
+            return true;
+    return false;
+}
+
+dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
+                   int ninputs, const dl_tensor *const *inputs)
+{
+    dl_node *node = calloc(1, sizeof *node);
+    if (!node) {
+        dl_fail(DL_ERR_MEMORY, "%s: out of memory recording the graph", name);
+        return NULL;
+    }
+    node->name = name;
+    node->backward = backward;
+    node->sequence = next_sequence++;
+    node->ninputs = ninputs;
+    for (int i = 0; i < ninputs; i++) {
+        node->inputs[i] = (dl_tensor *)inputs[i];
+        dl_retain(node->inputs[i]);
+    }
+    node->output_version = out->storage->version;
+    out->grad_fn = node;
+    out->requires_grad = true;
+    return node;
+}
+
+void dl_save(dl_node *node, const dl_tensor *t)
+{
+    node->saved[node->nsaved] = (dl_tensor *)t;
+    node->saved_version[node->nsaved] = t->storage->version;
+    node->nsaved++;
+    dl_retain((dl_tensor *)t);
+}
+
+const dl_tensor *dl_saved(const dl_node *node, int i)
+{
+    const dl_tensor *t = node->saved[i];
+    if (t->storage->version != node->saved_version[i]) {
+        dl_fail(DL_ERR_ARGUMENT,
+                "backward: a tensor that '%s' saved for the gradient was changed in place "
+                "afterwards (version %u, expected %u); clone it before changing it",
+                node->name, t->storage->version, node->saved_version[i]);
+        return NULL;
+    }
+    return t;
+}
+
+void dl_node_free(dl_node *node)
+{
+    for (int i = 0; i < node->ninputs; i++)
+        dl_release(node->inputs[i]);
+    for (int i = 0; i < node->nsaved; i++)
+        dl_release(node->saved[i]);
+    free(node);
+}
+
+dl_status dl_sum_to_shape(const dl_tensor *g, int ndim, const int64_t *shape,
+                          dl_tensor **out)
+{
+    dl_tensor *acc = (dl_tensor *)g;
+    dl_retain(acc);
+    dl_status st = DL_OK;
+    /* Leading dims that broadcasting added. */
+    while (st == DL_OK && acc->ndim > ndim) {
+        dl_tensor *next;
+        st = dl_reduce(DL_SUM, acc, 0, false, 0, &next);
+        if (st == DL_OK) {
+            dl_release(acc);
+            acc = next;
+        }
+    }
+    /* Dims of size 1 that were stretched. */
+    for (int d = 0; st == DL_OK && d < ndim; d++) {
+        if (shape[d] != 1 || acc->shape[d] == 1)
+            continue;
+        dl_tensor *next;
+        st = dl_reduce(DL_SUM, acc, d, true, 0, &next);
+        if (st == DL_OK) {
+            dl_release(acc);
+            acc = next;
+        }
+    }
+    if (st != DL_OK) {
+        dl_release(acc);
+        return st;
+    }
+    *out = acc;
+    return DL_OK;
+}
+
+static bool same_shape(const dl_tensor *a, int ndim, const int64_t *shape)
+{
+    if (a->ndim != ndim)
+        return false;
+    for (int d = 0; d < ndim; d++)
+        if (a->shape[d] != shape[d])
+            return false;
+    return true;
+}
+
+dl_status dl_accumulate_grad(dl_tensor *t, dl_tensor *g)
+{
+    if (!t->requires_grad) {
+        dl_release(g);
+        return DL_OK;
+    }
+    if (t->graph_freed) {
+        dl_release(g);
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "backward: part of this graph was already freed by an earlier "
+                       "backward; compute the result again");
+    }
+    dl_status st = DL_OK;
+    if (!same_shape(g, t->ndim, t->shape)) {
+        dl_tensor *reduced;
+        st = dl_sum_to_shape(g, t->ndim, t->shape, &reduced);
+        dl_release(g);
+        if (st != DL_OK)
+            return st;
+        g = reduced;
+    }
+    if (!t->grad) {
+        /* Take g over when nobody else can see it; else keep a private copy. */
+        bool private = g->refcount == 1 && g->storage->refcount == 1 && dl_is_contiguous(g);
+        if (private) {
+            t->grad = g;
+            return DL_OK;
+        }
+        st = dl_clone(g, &t->grad);
+        dl_release(g);
+        return st;
+    }
+    dl_tensor *sum;
+    st = dl_binary(DL_ADD, t->grad, g, &sum);
+    dl_release(g);
+    if (st != DL_OK)
+        return st;
+    st = dl_copy_(t->grad, sum);
+    dl_release(sum);
+    return st;
+}
+
+/* Appends to list every tensor with a live node reachable from root, once. */
+static dl_status collect(dl_tensor *root, uint64_t visit, dl_tensor ***list, size_t *count)
+{
+    size_t capacity = 64, stack_size = 0, stack_capacity = 64;
+    dl_tensor **found = malloc(capacity * sizeof *found);
+    dl_tensor **stack = malloc(stack_capacity * sizeof *stack);
+    if (!found || !stack)
+        goto out_of_memory;
+    *count = 0;
+    stack[stack_size++] = root;
+    root->grad_fn->visit = visit;
+    while (stack_size > 0) {
+        dl_tensor *t = stack[--stack_size];
+        if (*count == capacity) {
+            dl_tensor **grown = realloc(found, (capacity *= 2) * sizeof *found);
+            if (!grown)
+                goto out_of_memory;
+            found = grown;
+        }
+        found[(*count)++] = t;
+        for (int i = 0; i < t->grad_fn->ninputs; i++) {
+            dl_tensor *in = t->grad_fn->inputs[i];
+            if (!in || !in->grad_fn || in->grad_fn->visit == visit)
+                continue;
+            in->grad_fn->visit = visit;
+            if (stack_size == stack_capacity) {
+                dl_tensor **grown = realloc(stack, (stack_capacity *= 2) * sizeof *stack);
+                if (!grown)
+                    goto out_of_memory;
+                stack = grown;
+            }
+            stack[stack_size++] = in;
+        }
+    }
+    free(stack);
+    *list = found;
+    return DL_OK;
+out_of_memory:
+    free(found);
+    free(stack);
+    return dl_fail(DL_ERR_MEMORY, "backward: out of memory walking the graph");
+}
+
+static int by_descending_sequence(const void *x, const void *y)
+{
+    uint64_t a = (*(dl_tensor *const *)x)->grad_fn->sequence;
+    uint64_t b = (*(dl_tensor *const *)y)->grad_fn->sequence;
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* Runs the rule of each listed tensor's node, newest first. */
+static dl_status run_rules(dl_tensor **list, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        dl_tensor *t = list[i];
+        dl_node *node = t->grad_fn;
+        dl_tensor *g = t->grad;
+        if (!g)
+            continue;           /* no path from the root reaches this tensor */
+        if (dl_interrupted())
+            return dl_fail(DL_ERR_INTERRUPTED, "backward: interrupted");
+        if (t->storage->version != node->output_version)
+            return dl_fail(DL_ERR_ARGUMENT,
+                           "backward: the output of '%s' was changed in place after it was "
+                           "computed; clone it before changing it", node->name);
+        t->grad = NULL;         /* an intermediate's gradient is not kept */
+        dl_status st = node->backward(node, t, g);
+        dl_release(g);
+        if (st != DL_OK)
+            return st;
+    }
+    return DL_OK;
+}
+
+dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
+{
+    if (!root->requires_grad)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to 'backward' (expected a tensor computed from one "
+                       "that requires grad; none of its inputs has requires_grad=true)");
+    if (root->graph_freed)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to 'backward' (its graph was freed by an earlier "
+                       "backward; compute the result again)");
+    char shape[64];
+    dl_shape_string(root, shape, sizeof shape);
+    if (!grad && dl_numel(root) != 1)
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #1 to 'backward' (expected a scalar loss, got shape %s; "
+                       "pass a gradient of that shape to start from)", shape);
+    if (grad && !same_shape(grad, root->ndim, root->shape)) {
+        char gs[64];
+        dl_shape_string(grad, gs, sizeof gs);
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #2 to 'backward' (expected a gradient of shape %s, got %s)",
+                       shape, gs);
+    }
+    dl_tensor *seed;
+    dl_status st = grad ? dl_clone(grad, &seed)
+                        : dl_full("backward", root->ndim, root->shape, 1.0f, &seed);
+    if (st != DL_OK)
+        return st;
+    if (!root->grad_fn)                    /* a leaf: its gradient is the seed */
+        return dl_accumulate_grad(root, seed);
+
+    dl_tensor **list = NULL;
+    size_t count = 0;
+    if ((st = collect(root, next_visit++, &list, &count)) != DL_OK) {
+        dl_release(seed);
+        return st;
+    }
+    qsort(list, count, sizeof *list, by_descending_sequence);
+    root->grad = seed;
+    bool was_enabled = dl_set_grad_enabled(false);   /* rules are not recorded */
+    st = run_rules(list, count);
+    dl_set_grad_enabled(was_enabled);
+    /* Free the graph: intermediates drop their nodes (and so their inputs).
+     * The listed tensors are held until every node is gone, since freeing a
+     * node may drop the last other reference to a tensor further down. */
+    for (size_t i = 0; i < count; i++)
+        dl_retain(list[i]);
+    for (size_t i = 0; i < count; i++) {
+        dl_tensor *t = list[i];
+        dl_release(t->grad);
+        t->grad = NULL;
+        t->graph_freed = true;
+        dl_node *node = t->grad_fn;
+        t->grad_fn = NULL;
+        dl_node_free(node);
+    }
+    for (size_t i = 0; i < count; i++)
+        dl_release(list[i]);
+    free(list);
+    return st;
+}
+
+dl_status dl_set_requires_grad(dl_tensor *t, bool requires_grad)
+{
+    if (!requires_grad && t->grad_fn)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to 'requires_grad' (only a leaf tensor can stop "
+                       "requiring grad; use detach() for a copy cut off from the graph)");
+    t->requires_grad = requires_grad;
+    return DL_OK;
+}
+
+dl_status dl_detach(const dl_tensor *t, dl_tensor **out)
+{
+    dl_tensor *d = dl_tensor_view_of(t->storage, t->ndim, t->shape, t->stride, t->offset);
+    if (!d)
+        return DL_ERR_MEMORY;
+    *out = d;
+    return DL_OK;
+}
+
+void dl_zero_grad(dl_tensor *t)
+{
+    dl_release(t->grad);
+    t->grad = NULL;
+}
+
+dl_status dl_check_inplace(const char *fn, const dl_tensor *t)
+{
+    if (grad_enabled && t->requires_grad)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #1 to '%s' (cannot change a tensor that requires grad "
+                       "in place; do it inside dl.no_grad, or on a detached copy)", fn);
+    return DL_OK;
+}
+
+void dl_bump_version(dl_tensor *t)
+{
+    t->storage->version++;
+}

@@ -1,0 +1,303 @@
+/*
+ * test_gradcheck.c -- every differentiable op against finite differences.
+ *
+ * For each case, the loss L = sum(out * R) with fixed random weights R is
+ * differentiated two ways: backward() seeded with R, and central
+ * differences (L(x + e) - L(x - e)) / 2e on every input element, with L
+ * summed in double. Elementwise ops come straight from ops.def, so a new
+ * row there is checked without editing this file.
+ */
+#include "helpers.h"
+
+typedef dl_status (*op_fn)(dl_tensor *const *in, dl_tensor **out);
+
+typedef struct {
+    const char *name;
+    int ninputs;
+    int ndim[3];
+    int64_t shape[3][DL_MAX_DIM];
+    bool positive;          /* inputs kept in [0.5, 1.5] (log, sqrt, pow, prod) */
+    op_fn run;
+    int param;              /* an op parameter (an op, a dim) */
+} grad_case;
+
+static int current_param;
+
+/* ---- the ops under test ---- */
+
+#define DL_BINARY(id, name, expr, ga, gb)                                         \
+    static dl_status run_##name(dl_tensor *const *in, dl_tensor **out)            \
+    {                                                                             \
+        return dl_binary(DL_##id, in[0], in[1], out);                             \
+    }                                                                             \
+    static dl_status run_##name##_scalar(dl_tensor *const *in, dl_tensor **out)   \
+    {                                                                             \
+        return dl_binary_scalar(DL_##id, in[0], 1.3f, current_param, out);        \
+    }
+#include "ops.def"
+
+#define DL_UNARY(id, name, expr, grad)                                            \
+    static dl_status run_##name(dl_tensor *const *in, dl_tensor **out)            \
+    {                                                                             \
+        return dl_unary(DL_##id, in[0], out);                                     \
+    }
+#include "ops.def"
+
+static dl_status run_clamp(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_clamp(in[0], -0.3f, 0.7f, out);
+}
+
+static dl_status run_softmax(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_softmax(in[0], current_param, out);
+}
+
+static dl_status run_log_softmax(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_log_softmax(in[0], current_param, out);
+}
+
+#define REDUCTION(op)                                                             \
+    static dl_status run_##op(dl_tensor *const *in, dl_tensor **out)              \
+    {                                                                             \
+        return dl_reduce(DL_##op, in[0], current_param, current_param == 0, 1, out); \
+    }
+REDUCTION(SUM)
+REDUCTION(MEAN)
+REDUCTION(PROD)
+REDUCTION(MAX)
+REDUCTION(MIN)
+REDUCTION(VAR)
+REDUCTION(STD)
+
+static dl_status run_reshape(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_reshape("reshape", in[0], 2, SHAPE(3, -1), out);
+}
+
+static dl_status run_transpose(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_transpose(in[0], 0, 2, out);
+}
+
+static dl_status run_permute(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_permute(in[0], (const int[]){1, 2, 0}, out);
+}
+
+static dl_status run_reshape_of_transpose(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *t;
+    dl_status st = dl_transpose(in[0], 0, 1, &t);
+    if (st == DL_OK) {
+        st = dl_flatten(t, 0, 1, out);
+        dl_release(t);
+    }
+    return st;
+}
+
+static dl_status run_unsqueeze_squeeze(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *u, *m;
+    dl_status st = dl_unsqueeze(in[0], 1, &u);
+    if (st != DL_OK)
+        return st;
+    st = dl_binary(DL_MUL, u, u, &m);
+    dl_release(u);
+    if (st == DL_OK) {
+        st = dl_squeeze(m, 1, out);
+        dl_release(m);
+    }
+    return st;
+}
+
+static dl_status run_narrow(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_narrow(in[0], 1, 1, 2, out);
+}
+
+static dl_status run_select(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_select(in[0], 0, 1, out);
+}
+
+static dl_status run_expand(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_expand(in[0], 3, SHAPE(2, 3, 4), out);
+}
+
+static dl_status run_cat(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_cat(2, (const dl_tensor *const *)in, current_param, out);
+}
+
+static dl_status run_stack(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_stack(2, (const dl_tensor *const *)in, current_param, out);
+}
+
+static dl_status run_index_select(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *idx = TENSOR(1, SHAPE(4), 3, 1, 3, 2);
+    dl_status st = dl_index_select(in[0], 1, idx, out);
+    dl_release(idx);
+    return st;
+}
+
+static dl_status run_matmul(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_matmul(in[0], in[1], out);
+}
+
+/* ---- the table ---- */
+
+#define ONE(nd, ...) 1, {nd}, {{__VA_ARGS__}}
+#define TWO(nda, ndb, sa, sb) 2, {nda, ndb}, {sa, sb}
+#define S(...) {__VA_ARGS__}
+
+static const grad_case cases[] = {
+#define DL_BINARY(id, name, expr, ga, gb)                                               \
+    {#name " same shape", TWO(2, 2, S(2, 3), S(2, 3)), DL_##id == DL_POW, run_##name, 0}, \
+    {#name " broadcast", TWO(2, 1, S(2, 3), S(3)), DL_##id == DL_POW, run_##name, 0},     \
+    {#name " broadcast both", TWO(2, 3, S(3, 1), S(2, 1, 4)), DL_##id == DL_POW,           \
+     run_##name, 0},                                                                    \
+    {#name " tensor-scalar", ONE(2, 2, 3), DL_##id == DL_POW, run_##name##_scalar, 0},     \
+    {#name " scalar-tensor", ONE(2, 2, 3), true, run_##name##_scalar, 1},
+#include "ops.def"
+#define DL_UNARY(id, name, expr, grad)                                                  \
+    {#name, ONE(2, 3, 4), DL_##id == DL_LOG || DL_##id == DL_SQRT, run_##name, 0},
+#include "ops.def"
+    {"clamp", ONE(2, 3, 4), false, run_clamp, 0},
+    {"softmax dim 1", ONE(2, 3, 4), false, run_softmax, 0},
+    {"softmax dim 2", ONE(2, 3, 4), false, run_softmax, 1},
+    {"log_softmax dim 2", ONE(2, 3, 4), false, run_log_softmax, 1},
+    {"log_softmax 3-D dim 2", ONE(3, 2, 3, 4), false, run_log_softmax, 1},
+    {"sum all", ONE(2, 3, 4), false, run_SUM, -1},
+    {"sum dim 1 keepdim", ONE(2, 3, 4), false, run_SUM, 0},
+    {"sum dim 2", ONE(2, 3, 4), false, run_SUM, 1},
+    {"mean all", ONE(2, 3, 4), false, run_MEAN, -1},
+    {"mean dim 2", ONE(3, 2, 3, 4), false, run_MEAN, 1},
+    {"prod dim 2", ONE(2, 3, 4), true, run_PROD, 1},
+    {"max all", ONE(2, 3, 4), false, run_MAX, -1},
+    {"max dim 2", ONE(2, 3, 4), false, run_MAX, 1},
+    {"min dim 1 keepdim", ONE(2, 3, 4), false, run_MIN, 0},
+    {"var all", ONE(2, 3, 4), false, run_VAR, -1},
+    {"var dim 2", ONE(2, 3, 4), false, run_VAR, 1},
+    {"std dim 1 keepdim", ONE(2, 3, 4), false, run_STD, 0},
+    {"reshape", ONE(2, 2, 6), false, run_reshape, 0},
+    {"transpose", ONE(3, 2, 3, 4), false, run_transpose, 0},
+    {"permute", ONE(3, 2, 3, 4), false, run_permute, 0},
+    {"flatten of transpose", ONE(2, 3, 4), false, run_reshape_of_transpose, 0},
+    {"unsqueeze, squeeze", ONE(2, 3, 4), false, run_unsqueeze_squeeze, 0},
+    {"narrow", ONE(2, 3, 4), false, run_narrow, 0},
+    {"select", ONE(2, 3, 4), false, run_select, 0},
+    {"expand", ONE(2, 3, 1), false, run_expand, 0},
+    {"cat dim 1", TWO(2, 2, S(2, 3), S(1, 3)), false, run_cat, 0},
+    {"cat dim 2", TWO(2, 2, S(2, 3), S(2, 2)), false, run_cat, 1},
+    {"stack dim 2", TWO(2, 2, S(2, 3), S(2, 3)), false, run_stack, 1},
+    {"index_select", ONE(2, 2, 3), false, run_index_select, 0},
+    {"matmul 2-D", TWO(2, 2, S(3, 4), S(4, 2)), false, run_matmul, 0},
+    {"matmul vector-matrix", TWO(1, 2, S(4), S(4, 2)), false, run_matmul, 0},
+    {"matmul matrix-vector", TWO(2, 1, S(3, 4), S(4)), false, run_matmul, 0},
+    {"matmul dot", TWO(1, 1, S(4), S(4)), false, run_matmul, 0},
+    {"matmul batched", TWO(3, 3, S(2, 3, 4), S(2, 4, 2)), false, run_matmul, 0},
+    {"matmul batch broadcast", TWO(3, 2, S(2, 3, 4), S(4, 2)), false, run_matmul, 0},
+};
+
+/* sum(out * R) in double. */
+static double weighted_sum(const dl_tensor *out, const dl_tensor *r)
+{
+    dl_tensor *oc;
+    assert_int_equal(dl_contiguous(out, &oc), DL_OK);
+    double s = 0;
+    for (int64_t i = 0, n = dl_numel(oc); i < n; i++)
+        s += (double)dl_data(oc)[i] * dl_data(r)[i];
+    dl_release(oc);
+    return s;
+}
+
+static double loss_at(const grad_case *c, dl_tensor *const *in, const dl_tensor *r)
+{
+    dl_tensor *out;
+    bool was = dl_set_grad_enabled(false);
+    assert_int_equal(c->run(in, &out), DL_OK);
+    dl_set_grad_enabled(was);
+    double l = weighted_sum(out, r);
+    dl_release(out);
+    return l;
+}
+
+/* Values away from the kinks of relu, abs, clamp, max (|x| >= 0.1, spaced). */
+static void fill_inputs(dl_tensor *t, bool positive)
+{
+    float *p = dl_data(t);
+    for (int64_t i = 0, n = dl_numel(t); i < n; i++) {
+        float u = dl_random_uniform();
+        p[i] = positive ? 0.5f + u : (u < 0.5f ? -1.0f : 1.0f) * (0.1f + 1.8f * fabsf(u - 0.5f))
+                                     + 0.013f * (float)i;
+    }
+}
+
+static void check_case(const grad_case *c)
+{
+    dl_tensor *in[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < c->ninputs; k++) {
+        assert_int_equal(dl_empty("gradcheck", c->ndim[k], c->shape[k], &in[k]), DL_OK);
+        fill_inputs(in[k], c->positive);
+        in[k]->requires_grad = true;
+    }
+    current_param = c->param;
+    dl_tensor *out, *r;
+    if (c->run(in, &out) != DL_OK)
+        fail_msg("%s: forward failed: %s", c->name, dl_error());
+    assert_int_equal(dl_randn(out->ndim, out->shape, &r), DL_OK);
+    if (!out->requires_grad) {
+        /* Piecewise-constant ops (comparisons, rounding) record nothing:
+         * their gradient is zero wherever it exists. */
+        dl_release(out);
+        dl_release(r);
+        for (int k = 0; k < c->ninputs; k++)
+            dl_release(in[k]);
+        return;
+    }
+    if (dl_backward(out, r) != DL_OK)
+        fail_msg("%s: backward failed: %s", c->name, dl_error());
+    const double eps = 1e-3;
+    for (int k = 0; k < c->ninputs; k++) {
+        float *x = dl_data(in[k]);
+        for (int64_t i = 0, n = dl_numel(in[k]); i < n; i++) {
+            float saved = x[i];
+            x[i] = saved + (float)eps;
+            double up = loss_at(c, in, r);
+            x[i] = saved - (float)eps;
+            double down = loss_at(c, in, r);
+            x[i] = saved;
+            double numeric = (up - down) / (2 * eps);
+            double analytic = in[k]->grad ? dl_data(in[k]->grad)[i] : 0.0;
+            if (fabs(numeric - analytic) > 1e-2 + 1e-2 * fabs(numeric))
+                fail_msg("%s: d/d input %d [%lld]: backward %.6g, finite differences %.6g",
+                         c->name, k + 1, (long long)i, analytic, numeric);
+        }
+    }
+    dl_release(out);
+    dl_release(r);
+    for (int k = 0; k < c->ninputs; k++)
+        dl_release(in[k]);
+}
+
+static void every_op_matches_finite_differences(void **state)
+{
+    dl_manual_seed(2024);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i]);
+    assert_int_equal(dl_memory_in_use(), 0);      /* graphs and grads all freed */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_op_matches_finite_differences),
+    };
+    return cmocka_run_group_tests_name("gradcheck", tests, NULL, NULL);
+}
