@@ -34,7 +34,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibinding
 LDFLAGS += $(OPT) -fopenmp
 LDLIBS  += $(PKG_LIBS) -lm
 
-CORE_SRC     := $(wildcard core/*.c core/kernels/*.c)
+CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c)
 BINDINGS_SRC := $(wildcard bindings/*.c)
 REPL_SRC     := $(wildcard repl/*.c)
 LUA_MODULES  := $(sort $(wildcard bindings/lua/dl/*.lua))

@@ -176,6 +176,35 @@ dl_status dl_accumulate_grad(dl_tensor *t, dl_tensor *g)
     return st;
 }
 
+dl_status dl_grad_target(dl_tensor *t, dl_tensor **grad, float *beta)
+{
+    *grad = NULL;
+    if (!t->requires_grad)
+        return DL_OK;
+    if (t->graph_freed)
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "backward: part of this graph was already freed by an earlier "
+                       "backward; compute the result again");
+    if (t->grad && !dl_is_contiguous(t->grad)) {
+        dl_tensor *c;
+        dl_status st = dl_clone(t->grad, &c);
+        if (st != DL_OK)
+            return st;
+        dl_release(t->grad);
+        t->grad = c;
+    }
+    if (t->grad) {
+        *beta = 1.0f;
+    } else {
+        dl_status st = dl_empty("backward", t->ndim, t->shape, &t->grad);
+        if (st != DL_OK)
+            return st;
+        *beta = 0.0f;
+    }
+    *grad = t->grad;
+    return DL_OK;
+}
+
 /* Appends to list every tensor with a live node reachable from root, once. */
 static dl_status collect(dl_tensor *root, uint64_t visit, dl_tensor ***list, size_t *count)
 {

@@ -57,6 +57,12 @@ const dl_tensor *dl_saved(const dl_node *node, int i);
  * do not require grad are skipped. */
 dl_status dl_accumulate_grad(dl_tensor *t, dl_tensor *g);
 
+/* The buffer a kernel should write t's gradient into, for kernels that can
+ * accumulate themselves (sgemm with beta = 1): t->grad, made contiguous,
+ * with *beta = 1 when it exists; else a new buffer set as t->grad, with
+ * *beta = 0. NULL grad (and DL_OK) when t does not require grad. */
+dl_status dl_grad_target(dl_tensor *t, dl_tensor **grad, float *beta);
+
 /* g summed over dims so that it has `shape` (broadcasting undone). */
 dl_status dl_sum_to_shape(const dl_tensor *g, int ndim, const int64_t *shape,
                           dl_tensor **out);

@@ -363,4 +363,111 @@ void dl_bump_version(dl_tensor *t);
  * views go to cblas_sgemm as transpose flags, not copies. */
 dl_status dl_matmul(const dl_tensor *a, const dl_tensor *b, dl_tensor **out);
 
+/* ---- neural-network operations ------------------------------------------ *
+ * Differentiable like every op above; forward and backward kernels in C.
+ * Images are N x C x H x W. Class labels are 1-based floats. */
+
+typedef enum { DL_REDUCE_MEAN, DL_REDUCE_SUM, DL_REDUCE_NONE } dl_reduction;
+
+/* y = x W^T + b: x (*, in), weight (out, in), bias (out) or NULL -> (*, out). */
+dl_status dl_linear(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                    dl_tensor **out);
+
+/* 2-D convolution: x (N, C, H, W), weight (O, C, kh, kw), bias (O) or NULL,
+ * stride and zero padding per axis -> (N, O, H', W'). */
+dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                    const int stride[2], const int padding[2], dl_tensor **out);
+
+/* Max / average pooling over kernel windows of x (N, C, H, W). Average
+ * pooling counts the zero padding (PyTorch's count_include_pad). */
+dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
+                        const int padding[2], dl_tensor **out);
+dl_status dl_avg_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
+                        const int padding[2], dl_tensor **out);
+
+/* Zeroes each element with probability p and scales the rest by 1/(1-p)
+ * when training; the identity otherwise. */
+dl_status dl_dropout(const dl_tensor *x, float p, bool training, dl_tensor **out);
+
+/* Batch normalisation over dim 1 of x (N, C) or (N, C, H, W). Training:
+ * batch statistics, and running_mean/var (may be NULL) move by momentum
+ * (running_var with the unbiased variance); eval: the running statistics.
+ * weight/bias (C) may be NULL. */
+dl_status dl_batch_norm(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                        dl_tensor *running_mean, dl_tensor *running_var, bool training,
+                        float momentum, float eps, dl_tensor **out);
+
+/* Layer normalisation over the last dim; weight/bias (D) may be NULL. */
+dl_status dl_layer_norm(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                        float eps, dl_tensor **out);
+
+/* Rows of weight (num, dim) picked by 1-based indices of any shape ->
+ * (indices..., dim). */
+dl_status dl_embedding(const dl_tensor *indices, const dl_tensor *weight, dl_tensor **out);
+
+/* Fused log-softmax + negative log-likelihood: logits (N, C), labels (N)
+ * in 1..C; label_smoothing in [0, 1). */
+dl_status dl_cross_entropy(const dl_tensor *logits, const dl_tensor *labels,
+                           float label_smoothing, dl_reduction reduction, dl_tensor **out);
+
+/* Negative log-likelihood of log-probabilities (N, C) at labels (N). */
+dl_status dl_nll_loss(const dl_tensor *log_probs, const dl_tensor *labels,
+                      dl_reduction reduction, dl_tensor **out);
+
+/* Elementwise losses between same-shaped tensors: squared error,
+ * absolute error, binary cross-entropy of probabilities, and the stable
+ * binary cross-entropy of logits. */
+dl_status dl_mse_loss(const dl_tensor *pred, const dl_tensor *target,
+                      dl_reduction reduction, dl_tensor **out);
+dl_status dl_l1_loss(const dl_tensor *pred, const dl_tensor *target,
+                     dl_reduction reduction, dl_tensor **out);
+dl_status dl_bce(const dl_tensor *prob, const dl_tensor *target,
+                 dl_reduction reduction, dl_tensor **out);
+dl_status dl_bce_with_logits(const dl_tensor *logits, const dl_tensor *target,
+                             dl_reduction reduction, dl_tensor **out);
+
+/* ---- optimiser steps ------------------------------------------------------ *
+ * One fused pass over a parameter and its state, in place, using
+ * param->grad (a parameter without a gradient is left as it is). State
+ * tensors have the parameter's shape and start at zero. */
+
+typedef struct {
+    float lr, momentum, dampening, weight_decay;
+    bool nesterov;
+} dl_sgd_options;
+
+/* SGD as torch.optim.SGD; `velocity` may be NULL when momentum is 0.
+ * first_step: the velocity starts as the gradient itself. */
+dl_status dl_sgd_step(dl_tensor *param, dl_tensor *velocity, const dl_sgd_options *o,
+                      bool first_step);
+
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay;
+    bool decoupled;    /* AdamW: decay the weights directly, not through the gradient */
+} dl_adam_options;
+
+/* Adam / AdamW as torch.optim; step counts from 1. */
+dl_status dl_adam_step(dl_tensor *param, dl_tensor *m, dl_tensor *v,
+                       const dl_adam_options *o, int64_t step);
+
+typedef struct {
+    float lr, alpha, eps, weight_decay, momentum;
+} dl_rmsprop_options;
+
+/* RMSprop as torch.optim.RMSprop (not centered); `buffer` may be NULL when
+ * momentum is 0. */
+dl_status dl_rmsprop_step(dl_tensor *param, dl_tensor *square_avg, dl_tensor *buffer,
+                          const dl_rmsprop_options *o);
+
+typedef struct {
+    float lr, lr_decay, weight_decay, eps;
+} dl_adagrad_options;
+
+/* Adagrad as torch.optim.Adagrad; step counts from 1. */
+dl_status dl_adagrad_step(dl_tensor *param, dl_tensor *sum, const dl_adagrad_options *o,
+                          int64_t step);
+
+/* t *= s, in place (gradient clipping; no grad). */
+void dl_scale_(dl_tensor *t, float s);
+
 #endif

@@ -51,4 +51,18 @@ void kernel_log_softmax(int64_t outer, int64_t n, int64_t inner, const float *x,
 void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
                    int correction, const float *x, float *out);
 
+/* Window geometry of a convolution or pooling: kernel, stride, padding and
+ * the output size. */
+typedef struct {
+    int64_t kh, kw, sh, sw, ph, pw, ho, wo;
+} dl_conv_geometry;
+
+/* x (n, c, h, w) -> col (c*kh*kw, n*ho*wo); see im2col.c. */
+void kernel_im2col(const float *x, int64_t n, int64_t c, int64_t h, int64_t w,
+                   const dl_conv_geometry *g, float *col);
+
+/* The adjoint of im2col: x (n, c, h, w) = sum of the columns' windows. */
+void kernel_col2im(const float *col, int64_t n, int64_t c, int64_t h, int64_t w,
+                   const dl_conv_geometry *g, float *x);
+
 #endif

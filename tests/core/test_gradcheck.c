@@ -16,10 +16,14 @@ typedef struct {
     int ninputs;
     int ndim[3];
     int64_t shape[3][DL_MAX_DIM];
-    bool positive;          /* inputs kept in [0.5, 1.5] (log, sqrt, pow, prod) */
+    int positive;           /* inputs in [0.5, 1.5] (log, sqrt, pow, prod); for
+                               probabilities use PROBABILITIES (in [0.1, 0.9]) */
     op_fn run;
     int param;              /* an op parameter (an op, a dim) */
 } grad_case;
+
+#define PROBABILITIES 2
+#define POSITIVE_ONLY(op) ((op) == DL_POW || (op) == DL_DIV)   /* base > 0, divisor away from 0 */
 
 static int current_param;
 
@@ -150,19 +154,113 @@ static dl_status run_matmul(dl_tensor *const *in, dl_tensor **out)
     return dl_matmul(in[0], in[1], out);
 }
 
+static dl_status run_linear(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_linear(in[0], in[1], current_param ? in[2] : NULL, out);
+}
+
+static dl_status run_conv2d(dl_tensor *const *in, dl_tensor **out)
+{
+    int stride[2] = {current_param ? 2 : 1, 1}, padding[2] = {1, current_param ? 0 : 1};
+    return dl_conv2d(in[0], in[1], in[2], stride, padding, out);
+}
+
+static dl_status run_max_pool2d(dl_tensor *const *in, dl_tensor **out)
+{
+    int kernel[2] = {2, 2}, stride[2] = {2, 1}, padding[2] = {current_param, 0};
+    return dl_max_pool2d(in[0], kernel, stride, padding, out);
+}
+
+static dl_status run_avg_pool2d(dl_tensor *const *in, dl_tensor **out)
+{
+    int kernel[2] = {3, 2}, stride[2] = {1, 2}, padding[2] = {1, current_param};
+    return dl_avg_pool2d(in[0], kernel, stride, padding, out);
+}
+
+static dl_status run_dropout(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_manual_seed(5);                  /* the same mask on every call */
+    return dl_dropout(in[0], 0.4f, true, out);
+}
+
+static dl_status run_batch_norm(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_batch_norm(in[0], in[1], in[2], NULL, NULL, true, 0.1f, 1e-5f, out);
+}
+
+static dl_status run_batch_norm_eval(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *mean = TENSOR(1, SHAPE(3), 0.1f, -0.2f, 0.3f), *var = TENSOR(1, SHAPE(3), 0.5f, 1, 2);
+    dl_status st = dl_batch_norm(in[0], in[1], in[2], mean, var, false, 0.1f, 1e-5f, out);
+    dl_release(mean);
+    dl_release(var);
+    return st;
+}
+
+static dl_status run_layer_norm(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_layer_norm(in[0], in[1], in[2], 1e-5f, out);
+}
+
+static dl_status run_embedding(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *idx = TENSOR(2, SHAPE(2, 3), 1, 4, 2, 4, 4, 3);
+    dl_status st = dl_embedding(idx, in[0], out);
+    dl_release(idx);
+    return st;
+}
+
+static dl_status run_cross_entropy(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *labels = TENSOR(1, SHAPE(3), 2, 4, 1);
+    dl_status st = dl_cross_entropy(in[0], labels, current_param ? 0.1f : 0.0f,
+                                    current_param == 2 ? DL_REDUCE_NONE : DL_REDUCE_MEAN, out);
+    dl_release(labels);
+    return st;
+}
+
+static dl_status run_nll_loss(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *labels = TENSOR(1, SHAPE(3), 3, 1, 4);
+    dl_status st = dl_nll_loss(in[0], labels, DL_REDUCE_SUM, out);
+    dl_release(labels);
+    return st;
+}
+
+static dl_status run_mse_loss(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_mse_loss(in[0], in[1], DL_REDUCE_MEAN, out);
+}
+
+static dl_status run_l1_loss(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_l1_loss(in[0], in[1], DL_REDUCE_SUM, out);
+}
+
+static dl_status run_bce(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_bce(in[0], in[1], DL_REDUCE_MEAN, out);
+}
+
+static dl_status run_bce_with_logits(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_bce_with_logits(in[0], in[1], DL_REDUCE_MEAN, out);
+}
+
 /* ---- the table ---- */
 
 #define ONE(nd, ...) 1, {nd}, {{__VA_ARGS__}}
 #define TWO(nda, ndb, sa, sb) 2, {nda, ndb}, {sa, sb}
+#define THREE(nda, ndb, ndc, sa, sb, sc) 3, {nda, ndb, ndc}, {sa, sb, sc}
 #define S(...) {__VA_ARGS__}
 
 static const grad_case cases[] = {
 #define DL_BINARY(id, name, expr, ga, gb)                                               \
-    {#name " same shape", TWO(2, 2, S(2, 3), S(2, 3)), DL_##id == DL_POW, run_##name, 0}, \
-    {#name " broadcast", TWO(2, 1, S(2, 3), S(3)), DL_##id == DL_POW, run_##name, 0},     \
-    {#name " broadcast both", TWO(2, 3, S(3, 1), S(2, 1, 4)), DL_##id == DL_POW,           \
+    {#name " same shape", TWO(2, 2, S(2, 3), S(2, 3)), POSITIVE_ONLY(DL_##id), run_##name, 0}, \
+    {#name " broadcast", TWO(2, 1, S(2, 3), S(3)), POSITIVE_ONLY(DL_##id), run_##name, 0},     \
+    {#name " broadcast both", TWO(2, 3, S(3, 1), S(2, 1, 4)), POSITIVE_ONLY(DL_##id),           \
      run_##name, 0},                                                                    \
-    {#name " tensor-scalar", ONE(2, 2, 3), DL_##id == DL_POW, run_##name##_scalar, 0},     \
+    {#name " tensor-scalar", ONE(2, 2, 3), POSITIVE_ONLY(DL_##id), run_##name##_scalar, 0},     \
     {#name " scalar-tensor", ONE(2, 2, 3), true, run_##name##_scalar, 1},
 #include "ops.def"
 #define DL_UNARY(id, name, expr, grad)                                                  \
@@ -203,6 +301,28 @@ static const grad_case cases[] = {
     {"matmul dot", TWO(1, 1, S(4), S(4)), false, run_matmul, 0},
     {"matmul batched", TWO(3, 3, S(2, 3, 4), S(2, 4, 2)), false, run_matmul, 0},
     {"matmul batch broadcast", TWO(3, 2, S(2, 3, 4), S(4, 2)), false, run_matmul, 0},
+    {"linear", TWO(2, 2, S(3, 4), S(2, 4)), false, run_linear, 0},
+    {"linear with bias, 3-D input", THREE(3, 2, 1, S(2, 3, 4), S(5, 4), S(5)), false, run_linear, 1},
+    {"conv2d padded", THREE(4, 4, 1, S(2, 2, 5, 4), S(3, 2, 3, 2), S(3)), false, run_conv2d, 0},
+    {"conv2d strided", THREE(4, 4, 1, S(2, 2, 5, 4), S(3, 2, 3, 2), S(3)), false, run_conv2d, 1},
+    {"max_pool2d", ONE(4, 2, 2, 4, 5), false, run_max_pool2d, 0},
+    {"max_pool2d padded", ONE(4, 2, 2, 4, 5), false, run_max_pool2d, 1},
+    {"avg_pool2d", ONE(4, 2, 2, 4, 5), false, run_avg_pool2d, 0},
+    {"avg_pool2d padded", ONE(4, 2, 2, 4, 5), false, run_avg_pool2d, 1},
+    {"dropout", ONE(2, 3, 4), false, run_dropout, 0},
+    {"batch_norm 2-D", THREE(2, 1, 1, S(4, 3), S(3), S(3)), false, run_batch_norm, 0},
+    {"batch_norm 4-D", THREE(4, 1, 1, S(2, 3, 2, 2), S(3), S(3)), false, run_batch_norm, 0},
+    {"batch_norm eval", THREE(4, 1, 1, S(2, 3, 2, 2), S(3), S(3)), false, run_batch_norm_eval, 0},
+    {"layer_norm", THREE(3, 1, 1, S(2, 2, 5), S(5), S(5)), false, run_layer_norm, 0},
+    {"embedding", ONE(2, 4, 3), false, run_embedding, 0},
+    {"cross_entropy", ONE(2, 3, 4), false, run_cross_entropy, 0},
+    {"cross_entropy smoothed", ONE(2, 3, 4), false, run_cross_entropy, 1},
+    {"cross_entropy per row", ONE(2, 3, 4), false, run_cross_entropy, 2},
+    {"nll_loss", ONE(2, 3, 4), false, run_nll_loss, 0},
+    {"mse_loss", TWO(2, 2, S(3, 2), S(3, 2)), false, run_mse_loss, 0},
+    {"l1_loss", TWO(2, 2, S(3, 2), S(3, 2)), false, run_l1_loss, 0},
+    {"bce", TWO(2, 2, S(3, 2), S(3, 2)), PROBABILITIES, run_bce, 0},
+    {"bce_with_logits", TWO(2, 2, S(3, 2), S(3, 2)), false, run_bce_with_logits, 0},
 };
 
 /* sum(out * R) in double. */
@@ -228,15 +348,20 @@ static double loss_at(const grad_case *c, dl_tensor *const *in, const dl_tensor 
     return l;
 }
 
-/* Values away from the kinks of relu, abs, clamp, max (|x| >= 0.1, spaced). */
-static void fill_inputs(dl_tensor *t, bool positive)
+/* Distinct values in random order, evenly spaced over a range: no two are
+ * within finite-difference reach of each other (max, pools), nor of the
+ * kinks at 0 (relu, abs) when the range straddles it. */
+static void fill_inputs(dl_tensor *t, int positive)
 {
     float *p = dl_data(t);
-    for (int64_t i = 0, n = dl_numel(t); i < n; i++) {
-        float u = dl_random_uniform();
-        p[i] = positive ? 0.5f + u : (u < 0.5f ? -1.0f : 1.0f) * (0.1f + 1.8f * fabsf(u - 0.5f))
-                                     + 0.013f * (float)i;
-    }
+    int64_t n = dl_numel(t);
+    float low = positive == PROBABILITIES ? 0.1f : positive ? 0.5f : -1.1f;
+    float high = positive == PROBABILITIES ? 0.9f : positive ? 1.5f : 1.1f;
+    dl_tensor *order;
+    assert_int_equal(dl_randperm(n, &order), DL_OK);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = low + (high - low) * ((float)dl_data(order)[i] - 0.25f) / (float)n;
+    dl_release(order);
 }
 
 static void check_case(const grad_case *c)

@@ -1,0 +1,65 @@
+/*
+ * im2col.c -- unfolding image patches into columns, and folding them back.
+ *
+ * x (N, C, H, W) -> col (C*kh*kw, N*L), L = Ho*Wo output positions: column
+ * n*L + oh*Wo + ow holds the kh x kw window of every channel that output
+ * position (oh, ow) of image n sees (zeros where the window hangs over the
+ * padding). A convolution is then one sgemm: W (O, C*kh*kw) @ col.
+ */
+#include <string.h>
+
+#include "kernels.h"
+
+void kernel_im2col(const float *restrict x, int64_t n, int64_t c, int64_t h, int64_t w,
+                   const dl_conv_geometry *g, float *restrict col)
+{
+    int64_t rows = c * g->kh * g->kw, l = g->ho * g->wo;
+    #pragma omp parallel for schedule(static) if (rows * n * l > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t ch = r / (g->kh * g->kw), ki = (r / g->kw) % g->kh, kj = r % g->kw;
+        float *dst = col + r * n * l;
+        for (int64_t img = 0; img < n; img++) {
+            const float *plane = x + (img * c + ch) * h * w;
+            for (int64_t oh = 0; oh < g->ho; oh++) {
+                int64_t ih = oh * g->sh - g->ph + ki;
+                float *out_row = dst + img * l + oh * g->wo;
+                if (ih < 0 || ih >= h) {
+                    memset(out_row, 0, (size_t)g->wo * sizeof(float));
+                    continue;
+                }
+                for (int64_t ow = 0; ow < g->wo; ow++) {
+                    int64_t iw = ow * g->sw - g->pw + kj;
+                    out_row[ow] = iw >= 0 && iw < w ? plane[ih * w + iw] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+void kernel_col2im(const float *restrict col, int64_t n, int64_t c, int64_t h, int64_t w,
+                   const dl_conv_geometry *g, float *restrict x)
+{
+    int64_t l = g->ho * g->wo;
+    memset(x, 0, (size_t)(n * c * h * w) * sizeof(float));
+    /* One channel per thread: windows of one channel overlap, of two never. */
+    #pragma omp parallel for schedule(static) if (c * n * l > 65536)
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t ki = 0; ki < g->kh; ki++)
+            for (int64_t kj = 0; kj < g->kw; kj++) {
+                const float *src = col + ((ch * g->kh + ki) * g->kw + kj) * n * l;
+                for (int64_t img = 0; img < n; img++) {
+                    float *plane = x + (img * c + ch) * h * w;
+                    for (int64_t oh = 0; oh < g->ho; oh++) {
+                        int64_t ih = oh * g->sh - g->ph + ki;
+                        if (ih < 0 || ih >= h)
+                            continue;
+                        const float *in_row = src + img * l + oh * g->wo;
+                        for (int64_t ow = 0; ow < g->wo; ow++) {
+                            int64_t iw = ow * g->sw - g->pw + kj;
+                            if (iw >= 0 && iw < w)
+                                plane[ih * w + iw] += in_row[ow];
+                        }
+                    }
+                }
+            }
+}

@@ -1,0 +1,179 @@
+/*
+ * conv.c -- 2-D convolution as im2col + one sgemm for the whole batch.
+ *
+ * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw,
+ * col (K, N*L) from im2col with L = Ho*Wo:
+ *   forward:  Y (O, N*L) = Wm @ col   then rearranged to (N, O, Ho, Wo) + b
+ *   backward: G (O, N*L) = g rearranged
+ *             dWm += G @ col^T        (sgemm straight into weight.grad)
+ *             dcol = Wm^T @ G,  dx = col2im(dcol)
+ *             db  += sum of G over N*L
+ * col is kept from the forward pass for dW.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../autograd.h"
+#include "../internal.h"
+#include "window.h"
+
+/* y (n, o, l) <-> m (o, n*l): the layout sgemm produces and the image one. */
+static void batch_to_channels(const float *restrict y, int64_t n, int64_t o, int64_t l,
+                              float *restrict m)
+{
+    #pragma omp parallel for schedule(static) if (n * o * l > 65536)
+    for (int64_t ch = 0; ch < o; ch++)
+        for (int64_t img = 0; img < n; img++)
+            memcpy(m + ch * n * l + img * l, y + (img * o + ch) * l, (size_t)l * sizeof(float));
+}
+
+static void channels_to_batch(const float *restrict m, int64_t n, int64_t o, int64_t l,
+                              const float *restrict bias, float *restrict y)
+{
+    #pragma omp parallel for schedule(static) if (n * o * l > 65536)
+    for (int64_t img = 0; img < n; img++)
+        for (int64_t ch = 0; ch < o; ch++) {
+            float *dst = y + (img * o + ch) * l;
+            const float *src = m + ch * n * l + img * l;
+            float b = bias ? bias[ch] : 0.0f;
+            for (int64_t i = 0; i < l; i++)
+                dst[i] = src[i] + b;
+        }
+}
+
+static void geometry_from_node(const dl_node *node, dl_conv_geometry *g)
+{
+    g->kh = node->integer[0];
+    g->kw = node->integer[1];
+    g->sh = node->integer[2];
+    g->sw = node->integer[3];
+    g->ph = node->integer[4];
+    g->pw = node->integer[5];
+    g->ho = node->integer[6];
+    g->wo = node->integer[7];
+}
+
+static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    const dl_tensor *col = dl_saved(node, 0), *w = dl_saved(node, 1);
+    if (!col || !w)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *x = node->inputs[0], *bias = node->ninputs > 2 ? node->inputs[2] : NULL;
+    dl_conv_geometry geo;
+    geometry_from_node(node, &geo);
+    int64_t n = x->shape[0], c = x->shape[1], o = w->shape[0];
+    int64_t k = c * geo.kh * geo.kw, l = geo.ho * geo.wo;
+    dl_tensor *gc, *gm;
+    dl_status st = dl_contiguous(g, &gc);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_empty("conv2d", 2, (const int64_t[]){o, n * l}, &gm)) != DL_OK) {
+        dl_release(gc);
+        return st;
+    }
+    batch_to_channels(dl_data(gc), n, o, l, dl_data(gm));
+    dl_release(gc);
+    const float *G = dl_data(gm);
+    dl_tensor *dw, *db;
+    float beta;
+    if ((st = dl_grad_target(node->inputs[1], &dw, &beta)) == DL_OK && dw)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)o, (int)k, (int)(n * l), 1.0f,
+                    G, (int)(n * l), dl_data(col), (int)(n * l), beta, dl_data(dw), (int)k);
+    if (st == DL_OK && bias && (st = dl_grad_target(bias, &db, &beta)) == DL_OK && db) {
+        float *dbv = dl_data(db);
+        for (int64_t ch = 0; ch < o; ch++) {
+            double s = 0;
+            for (int64_t i = 0; i < n * l; i++)
+                s += G[ch * n * l + i];
+            dbv[ch] = beta == 0.0f ? (float)s : dbv[ch] + (float)s;
+        }
+    }
+    if (st == DL_OK && x->requires_grad) {
+        dl_tensor *dcol, *dx;
+        if ((st = dl_empty("conv2d", 2, (const int64_t[]){k, n * l}, &dcol)) == DL_OK) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)(n * l), (int)o,
+                        1.0f, dl_data(w), (int)k, G, (int)(n * l), 0.0f, dl_data(dcol),
+                        (int)(n * l));
+            if ((st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK) {
+                kernel_col2im(dl_data(dcol), n, c, x->shape[2], x->shape[3], &geo, dl_data(dx));
+                st = dl_accumulate_grad(x, dx);
+            }
+            dl_release(dcol);
+        }
+    }
+    dl_release(gm);
+    return st;
+}
+
+/* Checks that weight (O, C, kh, kw) and bias (O) fit images x (N, C, H, W). */
+static dl_status check_conv(const dl_tensor *x, const dl_tensor *w, const dl_tensor *b)
+{
+    char xs[64], ws[64];
+    dl_shape_string(x, xs, sizeof xs);
+    dl_shape_string(w, ws, sizeof ws);
+    if (w->ndim != 4)
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #2 to 'conv2d' (expected a weight of shape (out, in, kh, kw), got %s)",
+                       ws);
+    if (x->ndim == 4 && x->shape[1] != w->shape[1])
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #1 to 'conv2d' (expected images with %lld channels, "
+                       "shape (N, %lld, H, W), got %s)",
+                       (long long)w->shape[1], (long long)w->shape[1], xs);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #3 to 'conv2d' (expected a bias of shape (%lld,))",
+                       (long long)w->shape[0]);
+    return DL_OK;
+}
+
+dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                    const int stride[2], const int padding[2], dl_tensor **out)
+{
+    dl_conv_geometry geo;
+    int kernel[2] = {(int)(weight->ndim == 4 ? weight->shape[2] : 1),
+                     (int)(weight->ndim == 4 ? weight->shape[3] : 1)};
+    dl_status st = check_conv(x, weight, bias);
+    if (st != DL_OK || (st = dl_window_geometry("conv2d", x, kernel, stride, padding, &geo)) != DL_OK)
+        return st;
+    int64_t n = x->shape[0], c = x->shape[1], o = weight->shape[0];
+    int64_t k = c * geo.kh * geo.kw, l = geo.ho * geo.wo;
+    dl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *col = NULL, *ym = NULL, *result = NULL;
+    if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_contiguous(weight, &wc)) == DL_OK &&
+        (!bias || (st = dl_contiguous(bias, &bc)) == DL_OK) &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){k, n * l}, &col)) == DL_OK &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){o, n * l}, &ym)) == DL_OK &&
+        (st = dl_empty("conv2d", 4, (const int64_t[]){n, o, geo.ho, geo.wo}, &result)) == DL_OK) {
+        kernel_im2col(dl_data(xc), n, c, x->shape[2], x->shape[3], &geo, dl_data(col));
+        if (n * l > 0 && o > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)(n * l), (int)k,
+                        1.0f, dl_data(wc), (int)k, dl_data(col), (int)(n * l), 0.0f, dl_data(ym),
+                        (int)(n * l));
+        channels_to_batch(dl_data(ym), n, o, l, bc ? dl_data(bc) : NULL, dl_data(result));
+    }
+    const dl_tensor *inputs[3] = {x, weight, bias};
+    int ninputs = bias ? 3 : 2;
+    if (st == DL_OK && dl_needs_grad(ninputs, inputs)) {
+        dl_node *node = dl_record("conv2d", conv2d_backward, result, ninputs, inputs);
+        if (node) {
+            int64_t params[8] = {geo.kh, geo.kw, geo.sh, geo.sw, geo.ph, geo.pw, geo.ho, geo.wo};
+            memcpy(node->integer, params, sizeof params);
+            dl_save(node, col);
+            dl_save(node, wc);
+        } else {
+            st = DL_ERR_MEMORY;
+        }
+    }
+    dl_release(xc);
+    dl_release(wc);
+    dl_release(bc);
+    dl_release(col);
+    dl_release(ym);
+    if (st != DL_OK) {
+        dl_release(result);
+        return st;
+    }
+    *out = result;
+    return DL_OK;
+}

@@ -1,0 +1,223 @@
+/*
+ * pool.c -- max and average pooling over N x C x H x W images.
+ *
+ * Max pooling keeps, per output, the flat position (h*W + w) of the winning
+ * input in its plane, so backward routes each gradient straight there.
+ * Average pooling divides by the full window, padding included (PyTorch's
+ * default count_include_pad=True); backward spreads g / (kh*kw) back.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../autograd.h"
+#include "../internal.h"
+#include "window.h"
+
+static dl_status pool_geometry(const char *fn, const dl_tensor *x, const int kernel[2],
+                               const int stride[2], const int padding[2], dl_conv_geometry *g)
+{
+    for (int a = 0; a < 2; a++)
+        if (2 * padding[a] > kernel[a])
+            return dl_fail(DL_ERR_ARGUMENT,
+                           "bad argument to '%s' (expected padding at most half the kernel %d, got %d)",
+                           fn, kernel[a], padding[a]);
+    return dl_window_geometry(fn, x, kernel, stride, padding, g);
+}
+
+static void store_geometry(dl_node *node, const dl_conv_geometry *g)
+{
+    int64_t params[8] = {g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->ho, g->wo};
+    memcpy(node->integer, params, sizeof params);
+}
+
+static void load_geometry(const dl_node *node, dl_conv_geometry *g)
+{
+    g->kh = node->integer[0];
+    g->kw = node->integer[1];
+    g->sh = node->integer[2];
+    g->sw = node->integer[3];
+    g->ph = node->integer[4];
+    g->pw = node->integer[5];
+    g->ho = node->integer[6];
+    g->wo = node->integer[7];
+}
+
+static dl_status max_pool_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    const dl_tensor *where = dl_saved(node, 0);
+    if (!where)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *x = node->inputs[0], *grad, *gc;
+    dl_status st = dl_full("max_pool2d", 4, x->shape, 0.0f, &grad);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_contiguous(g, &gc)) != DL_OK) {
+        dl_release(grad);
+        return st;
+    }
+    int64_t planes = x->shape[0] * x->shape[1], hw = x->shape[2] * x->shape[3];
+    int64_t l = out->shape[2] * out->shape[3];
+    const float *gv = dl_data(gc), *wv = dl_data(where);
+    float *dx = dl_data(grad);
+    #pragma omp parallel for schedule(static) if (planes * l > 65536)
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t i = 0; i < l; i++)
+            dx[p * hw + (int64_t)wv[p * l + i]] += gv[p * l + i];
+    dl_release(gc);
+    return dl_accumulate_grad(x, grad);
+}
+
+dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
+                        const int padding[2], dl_tensor **out)
+{
+    dl_conv_geometry geo;
+    dl_status st = pool_geometry("max_pool2d", x, kernel, stride, padding, &geo);
+    if (st != DL_OK)
+        return st;
+    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
+    int64_t shape[4] = {n, c, geo.ho, geo.wo};
+    dl_tensor *xc = NULL, *result = NULL, *where = NULL;
+    if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_empty("max_pool2d", 4, shape, &result)) == DL_OK &&
+        (st = dl_empty("max_pool2d", 4, shape, &where)) == DL_OK) {
+        const float *xv = dl_data(xc);
+        float *yv = dl_data(result), *wv = dl_data(where);
+        int64_t planes = n * c, l = geo.ho * geo.wo;
+        #pragma omp parallel for schedule(static) if (planes * l > 16384)
+        for (int64_t p = 0; p < planes; p++) {
+            const float *plane = xv + p * h * w;
+            for (int64_t oh = 0; oh < geo.ho; oh++)
+                for (int64_t ow = 0; ow < geo.wo; ow++) {
+                    float best = -INFINITY;
+                    int64_t at = -1;
+                    for (int64_t ki = 0; ki < geo.kh; ki++) {
+                        int64_t ih = oh * geo.sh - geo.ph + ki;
+                        if (ih < 0 || ih >= h)
+                            continue;
+                        for (int64_t kj = 0; kj < geo.kw; kj++) {
+                            int64_t iw = ow * geo.sw - geo.pw + kj;
+                            if (iw < 0 || iw >= w)
+                                continue;
+                            float v = plane[ih * w + iw];
+                            if (v > best || at < 0 || isnan(v)) {
+                                best = v;
+                                at = ih * w + iw;
+                                if (isnan(v))
+                                    goto done;
+                            }
+                        }
+                    }
+                done:
+                    yv[p * l + oh * geo.wo + ow] = best;
+                    wv[p * l + oh * geo.wo + ow] = (float)at;
+                }
+        }
+    }
+    dl_release(xc);
+    if (st == DL_OK && dl_needs_grad(1, &x)) {
+        dl_node *node = dl_record("max_pool2d", max_pool_backward, result, 1, &x);
+        if (node) {
+            store_geometry(node, &geo);
+            dl_save(node, where);
+        } else {
+            st = DL_ERR_MEMORY;
+        }
+    }
+    dl_release(where);
+    if (st != DL_OK) {
+        dl_release(result);
+        return st;
+    }
+    *out = result;
+    return DL_OK;
+}
+
+/* Adds each window's share of g (g / window area) back onto dx. */
+static void avg_pool_scatter(const float *g, int64_t planes, int64_t h, int64_t w,
+                             const dl_conv_geometry *geo, float *dx)
+{
+    float scale = 1.0f / (float)(geo->kh * geo->kw);
+    int64_t l = geo->ho * geo->wo;
+    #pragma omp parallel for schedule(static) if (planes * l > 16384)
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t oh = 0; oh < geo->ho; oh++)
+            for (int64_t ow = 0; ow < geo->wo; ow++) {
+                float share = g[p * l + oh * geo->wo + ow] * scale;
+                for (int64_t ki = 0; ki < geo->kh; ki++) {
+                    int64_t ih = oh * geo->sh - geo->ph + ki;
+                    if (ih < 0 || ih >= h)
+                        continue;
+                    for (int64_t kj = 0; kj < geo->kw; kj++) {
+                        int64_t iw = ow * geo->sw - geo->pw + kj;
+                        if (iw >= 0 && iw < w)
+                            dx[p * h * w + ih * w + iw] += share;
+                    }
+                }
+            }
+}
+
+static dl_status avg_pool_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_tensor *x = node->inputs[0], *grad, *gc;
+    dl_conv_geometry geo;
+    load_geometry(node, &geo);
+    dl_status st = dl_full("avg_pool2d", 4, x->shape, 0.0f, &grad);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_contiguous(g, &gc)) != DL_OK) {
+        dl_release(grad);
+        return st;
+    }
+    avg_pool_scatter(dl_data(gc), x->shape[0] * x->shape[1], x->shape[2], x->shape[3], &geo,
+                     dl_data(grad));
+    dl_release(gc);
+    return dl_accumulate_grad(x, grad);
+}
+
+dl_status dl_avg_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
+                        const int padding[2], dl_tensor **out)
+{
+    dl_conv_geometry geo;
+    dl_status st = pool_geometry("avg_pool2d", x, kernel, stride, padding, &geo);
+    if (st != DL_OK)
+        return st;
+    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
+    dl_tensor *xc = NULL, *result = NULL;
+    if ((st = dl_contiguous(x, &xc)) == DL_OK &&
+        (st = dl_empty("avg_pool2d", 4, (const int64_t[]){n, c, geo.ho, geo.wo}, &result)) == DL_OK) {
+        const float *xv = dl_data(xc);
+        float *yv = dl_data(result);
+        int64_t planes = n * c, l = geo.ho * geo.wo;
+        float scale = 1.0f / (float)(geo.kh * geo.kw);
+        #pragma omp parallel for schedule(static) if (planes * l > 16384)
+        for (int64_t p = 0; p < planes; p++)
+            for (int64_t oh = 0; oh < geo.ho; oh++)
+                for (int64_t ow = 0; ow < geo.wo; ow++) {
+                    double s = 0;
+                    for (int64_t ki = 0; ki < geo.kh; ki++) {
+                        int64_t ih = oh * geo.sh - geo.ph + ki;
+                        if (ih < 0 || ih >= h)
+                            continue;
+                        for (int64_t kj = 0; kj < geo.kw; kj++) {
+                            int64_t iw = ow * geo.sw - geo.pw + kj;
+                            if (iw >= 0 && iw < w)
+                                s += xv[p * h * w + ih * w + iw];
+                        }
+                    }
+                    yv[p * l + oh * geo.wo + ow] = (float)s * scale;
+                }
+    }
+    dl_release(xc);
+    if (st == DL_OK && dl_needs_grad(1, &x)) {
+        dl_node *node = dl_record("avg_pool2d", avg_pool_backward, result, 1, &x);
+        if (node)
+            store_geometry(node, &geo);
+        else
+            st = DL_ERR_MEMORY;
+    }
+    if (st != DL_OK) {
+        dl_release(result);
+        return st;
+    }
+    *out = result;
+    return DL_OK;
+}
