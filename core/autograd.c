@@ -360,6 +360,11 @@ dl_status dl_detach(const dl_tensor *t, dl_tensor **out)
     return DL_OK;
 }
 
+const char *dl_grad_fn_name(const dl_tensor *t)
+{
+    return t->grad_fn ? t->grad_fn->name : NULL;
+}
+
 void dl_zero_grad(dl_tensor *t)
 {
     dl_release(t->grad);

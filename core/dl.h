@@ -214,6 +214,11 @@ dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src);
 /* Sets every element of t to value, in place. */
 void dl_fill_(dl_tensor *t, float value);
 
+/* Fills t in place, element by element in row-major order, with draws from
+ * U(lo, hi) or N(mean, std^2) (initialisation). */
+void dl_uniform_(dl_tensor *t, float lo, float hi);
+void dl_normal_(dl_tensor *t, float mean, float std);
+
 /* Renders t as text the way PyTorch prints: values aligned in columns, long
  * dimensions elided with "...", and a last line giving the shape and the
  * grad flag. Returns a malloc'd string (NULL when out of memory). */
@@ -345,6 +350,9 @@ dl_status dl_set_requires_grad(dl_tensor *t, bool requires_grad);
 
 /* A view of t's data that is cut off from the graph (a leaf, no grad). */
 dl_status dl_detach(const dl_tensor *t, dl_tensor **out);
+
+/* Name of the operation that made t ("matmul"), or NULL for a leaf. */
+const char *dl_grad_fn_name(const dl_tensor *t);
 
 /* Drops t's accumulated gradient. */
 void dl_zero_grad(dl_tensor *t);

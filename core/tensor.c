@@ -409,3 +409,43 @@ void dl_fill_(dl_tensor *t, float value)
     dl_walk_rows(&w, fill_row, &value);
     dl_bump_version(t);
 }
+
+/* Calls draw() for every element of t in row-major order (serially, so
+ * that the sequence of random draws is the same on every run). */
+static void fill_in_order(dl_tensor *t, float (*draw)(const float *params), const float *params)
+{
+    int64_t index[DL_MAX_DIM] = {0}, n = dl_numel(t);
+    float *data = t->storage->data;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = t->offset;
+        for (int d = 0; d < t->ndim; d++)
+            off += index[d] * t->stride[d];
+        data[off] = draw(params);
+        for (int d = t->ndim - 1; d >= 0; d--) {
+            if (++index[d] < t->shape[d])
+                break;
+            index[d] = 0;
+        }
+    }
+    dl_bump_version(t);
+}
+
+static float draw_uniform(const float *p)
+{
+    return p[0] + (p[1] - p[0]) * dl_random_uniform();
+}
+
+static float draw_normal(const float *p)
+{
+    return p[0] + p[1] * dl_random_normal();
+}
+
+void dl_uniform_(dl_tensor *t, float lo, float hi)
+{
+    fill_in_order(t, draw_uniform, (const float[]){lo, hi});
+}
+
+void dl_normal_(dl_tensor *t, float mean, float std)
+{
+    fill_in_order(t, draw_normal, (const float[]){mean, std});
+}

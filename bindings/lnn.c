@@ -1,0 +1,304 @@
+/*
+ * lnn.c -- nn.functional: the layer operations and losses of the core as
+ * Lua functions (the layers in lua/dl/layers.lua call these), and dl.steps,
+ * the fused optimiser updates used by lua/dl/optim.lua.
+ */
+#include <string.h>
+
+#include "lbox.h"
+
+/* Optional tensor argument: nil/none gives NULL. */
+static dl_tensor *opt_tensor(lua_State *L, int arg, const char *fn)
+{
+    return lua_isnoneornil(L, arg) ? NULL : ldl_checktensor(L, arg, fn);
+}
+
+/* Number field `key` of the options table at `arg` (0: none), or `def`. */
+static double opt_number(lua_State *L, int arg, const char *fn, const char *key, double def)
+{
+    if (arg == 0)
+        return def;
+    lua_getfield(L, arg, key);
+    double v = def;
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isnumber(L, -1))
+            ldl_argerror(L, arg, fn, "option '%s' expects a number, got %s", key,
+                         luaL_typename(L, -1));
+        v = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* A pair option (a number or {h, w}) of the options table; `out` keeps its
+ * values (the defaults) when the option is absent. */
+static void opt_pair(lua_State *L, int arg, const char *fn, const char *key, int out[2])
+{
+    if (arg == 0)
+        return;
+    lua_getfield(L, arg, key);
+    if (lua_isnumber(L, -1)) {
+        out[0] = out[1] = (int)lua_tointeger(L, -1);
+    } else if (lua_istable(L, -1)) {
+        for (int i = 0; i < 2; i++) {
+            lua_geti(L, -1, i + 1);
+            if (!lua_isinteger(L, -1))
+                ldl_argerror(L, arg, fn, "option '%s' expects a whole number or {h, w}", key);
+            out[i] = (int)lua_tointeger(L, -1);
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        ldl_argerror(L, arg, fn, "option '%s' expects a whole number or {h, w}, got %s", key,
+                     luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+}
+
+/* Index of an options table at `arg`, checked against `known`; 0 if absent. */
+static int options(lua_State *L, int arg, const char *fn, const char *const *known)
+{
+    if (lua_isnoneornil(L, arg))
+        return 0;
+    if (!lua_istable(L, arg))
+        ldl_typeerror(L, arg, fn, "an options table");
+    ldl_checkoptions(L, arg, fn, known);
+    return arg;
+}
+
+/* F.linear(x, weight[, bias]) */
+static int f_linear(lua_State *L)
+{
+    dl_tensor *x = ldl_checktensor(L, 1, "linear"), *w = ldl_checktensor(L, 2, "linear");
+    dl_tensor *b = opt_tensor(L, 3, "linear");
+    return ldl_result(L, dl_linear(x, w, b, ldl_newbox(L)));
+}
+
+static const char *const window_options[] = {"stride", "padding", NULL};
+
+/* F.conv2d(x, weight[, bias][, {stride=1, padding=0}]) */
+static int f_conv2d(lua_State *L)
+{
+    dl_tensor *x = ldl_checktensor(L, 1, "conv2d"), *w = ldl_checktensor(L, 2, "conv2d");
+    dl_tensor *b = ldl_istensor(L, 3) ? ldl_checktensor(L, 3, "conv2d") : NULL;
+    int opts = options(L, b || lua_isnil(L, 3) ? 4 : 3, "conv2d", window_options);
+    int stride[2] = {1, 1}, padding[2] = {0, 0};
+    opt_pair(L, opts, "conv2d", "stride", stride);
+    opt_pair(L, opts, "conv2d", "padding", padding);
+    return ldl_result(L, dl_conv2d(x, w, b, stride, padding, ldl_newbox(L)));
+}
+
+/* Shared body of max_pool2d and avg_pool2d: (x, kernel[, {stride, padding}]). */
+static int pool(lua_State *L, const char *fn,
+                dl_status (*op)(const dl_tensor *, const int *, const int *, const int *,
+                                dl_tensor **))
+{
+    dl_tensor *x = ldl_checktensor(L, 1, fn);
+    int kernel[2];
+    if (lua_istable(L, 2)) {
+        for (int i = 0; i < 2; i++) {
+            lua_geti(L, 2, i + 1);
+            kernel[i] = (int)lua_tointeger(L, -1);
+            lua_pop(L, 1);
+        }
+    } else {
+        kernel[0] = kernel[1] = (int)ldl_checkinteger(L, 2, fn);
+    }
+    int opts = options(L, 3, fn, window_options);
+    int stride[2] = {kernel[0], kernel[1]}, padding[2] = {0, 0};
+    opt_pair(L, opts, fn, "stride", stride);
+    opt_pair(L, opts, fn, "padding", padding);
+    return ldl_result(L, op(x, kernel, stride, padding, ldl_newbox(L)));
+}
+
+static int f_max_pool2d(lua_State *L)
+{
+    return pool(L, "max_pool2d", dl_max_pool2d);
+}
+
+static int f_avg_pool2d(lua_State *L)
+{
+    return pool(L, "avg_pool2d", dl_avg_pool2d);
+}
+
+/* F.dropout(x, p[, training=true]) */
+static int f_dropout(lua_State *L)
+{
+    dl_tensor *x = ldl_checktensor(L, 1, "dropout");
+    double p = lua_isnoneornil(L, 2) ? 0.5 : ldl_checknumber(L, 2, "dropout");
+    bool training = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
+    return ldl_result(L, dl_dropout(x, (float)p, training, ldl_newbox(L)));
+}
+
+static const char *const batch_norm_options[] = {"training", "momentum", "eps", NULL};
+
+/* F.batch_norm(x, running_mean, running_var[, weight, bias][, {training=true,
+ * momentum=0.1, eps=1e-5}]) */
+static int f_batch_norm(lua_State *L)
+{
+    dl_tensor *x = ldl_checktensor(L, 1, "batch_norm");
+    dl_tensor *rm = opt_tensor(L, 2, "batch_norm"), *rv = opt_tensor(L, 3, "batch_norm");
+    dl_tensor *w = ldl_istensor(L, 4) ? ldl_checktensor(L, 4, "batch_norm") : NULL;
+    dl_tensor *b = ldl_istensor(L, 5) ? ldl_checktensor(L, 5, "batch_norm") : NULL;
+    int opts = lua_istable(L, 6) ? options(L, 6, "batch_norm", batch_norm_options) : 0;
+    bool training = opts ? ldl_optboolean(L, opts, "batch_norm", "training", 1) : true;
+    float momentum = (float)opt_number(L, opts, "batch_norm", "momentum", 0.1);
+    float eps = (float)opt_number(L, opts, "batch_norm", "eps", 1e-5);
+    return ldl_result(L, dl_batch_norm(x, w, b, rm, rv, training, momentum, eps, ldl_newbox(L)));
+}
+
+static const char *const eps_options[] = {"eps", NULL};
+
+/* F.layer_norm(x[, weight, bias][, {eps=1e-5}]) */
+static int f_layer_norm(lua_State *L)
+{
+    dl_tensor *x = ldl_checktensor(L, 1, "layer_norm");
+    dl_tensor *w = ldl_istensor(L, 2) ? ldl_checktensor(L, 2, "layer_norm") : NULL;
+    dl_tensor *b = ldl_istensor(L, 3) ? ldl_checktensor(L, 3, "layer_norm") : NULL;
+    int opts = lua_istable(L, 4) ? options(L, 4, "layer_norm", eps_options) : 0;
+    float eps = (float)opt_number(L, opts, "layer_norm", "eps", 1e-5);
+    return ldl_result(L, dl_layer_norm(x, w, b, eps, ldl_newbox(L)));
+}
+
+/* F.embedding(indices, weight) */
+static int f_embedding(lua_State *L)
+{
+    dl_tensor *idx = ldl_checktensor(L, 1, "embedding"), *w = ldl_checktensor(L, 2, "embedding");
+    return ldl_result(L, dl_embedding(idx, w, ldl_newbox(L)));
+}
+
+static const char *const loss_options[] = {"reduction", "label_smoothing", NULL};
+
+/* The reduction option of the options table at `arg` (0: "mean"). */
+static dl_reduction opt_reduction(lua_State *L, int arg, const char *fn)
+{
+    if (arg == 0)
+        return DL_REDUCE_MEAN;
+    lua_getfield(L, arg, "reduction");
+    const char *name = lua_isnil(L, -1) ? "mean" : lua_tostring(L, -1);
+    dl_reduction r = DL_REDUCE_MEAN;
+    if (name && strcmp(name, "sum") == 0)
+        r = DL_REDUCE_SUM;
+    else if (name && strcmp(name, "none") == 0)
+        r = DL_REDUCE_NONE;
+    else if (!name || strcmp(name, "mean") != 0)
+        ldl_argerror(L, arg, fn, "reduction must be \"mean\", \"sum\" or \"none\", got %s",
+                     name ? name : luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return r;
+}
+
+#define PAIR_LOSS(name)                                                                  \
+    static int f_##name(lua_State *L)                                                     \
+    {                                                                                     \
+        dl_tensor *a = ldl_checktensor(L, 1, #name), *b = ldl_checktensor(L, 2, #name);   \
+        int opts = options(L, 3, #name, loss_options);                                    \
+        dl_reduction r = opt_reduction(L, opts, #name);                                   \
+        return ldl_result(L, dl_##name(a, b, r, ldl_newbox(L)));                          \
+    }
+PAIR_LOSS(mse_loss)
+PAIR_LOSS(l1_loss)
+PAIR_LOSS(bce)
+PAIR_LOSS(bce_with_logits)
+PAIR_LOSS(nll_loss)
+
+/* F.cross_entropy(logits, labels[, {reduction="mean", label_smoothing=0}]) */
+static int f_cross_entropy(lua_State *L)
+{
+    dl_tensor *logits = ldl_checktensor(L, 1, "cross_entropy");
+    dl_tensor *labels = ldl_checktensor(L, 2, "cross_entropy");
+    int opts = options(L, 3, "cross_entropy", loss_options);
+    dl_reduction r = opt_reduction(L, opts, "cross_entropy");
+    float smoothing = (float)opt_number(L, opts, "cross_entropy", "label_smoothing", 0);
+    return ldl_result(L, dl_cross_entropy(logits, labels, smoothing, r, ldl_newbox(L)));
+}
+
+static const luaL_Reg functional[] = {
+    {"linear", f_linear},
+    {"conv2d", f_conv2d},
+    {"max_pool2d", f_max_pool2d},
+    {"avg_pool2d", f_avg_pool2d},
+    {"dropout", f_dropout},
+    {"batch_norm", f_batch_norm},
+    {"layer_norm", f_layer_norm},
+    {"embedding", f_embedding},
+    {"mse_loss", f_mse_loss},
+    {"l1_loss", f_l1_loss},
+    {"bce", f_bce},
+    {"bce_with_logits", f_bce_with_logits},
+    {"nll_loss", f_nll_loss},
+    {"cross_entropy", f_cross_entropy},
+    {NULL, NULL}
+};
+
+/* ---- optimiser steps (dl.steps, called by lua/dl/optim.lua) ---- */
+
+static float num(lua_State *L, int arg, const char *fn)
+{
+    return (float)ldl_checknumber(L, arg, fn);
+}
+
+/* steps.sgd(p, velocity|nil, lr, momentum, dampening, weight_decay, nesterov, first) */
+static int s_sgd(lua_State *L)
+{
+    dl_tensor *p = ldl_checktensor(L, 1, "sgd"), *v = opt_tensor(L, 2, "sgd");
+    dl_sgd_options o = {num(L, 3, "sgd"), num(L, 4, "sgd"), num(L, 5, "sgd"), num(L, 6, "sgd"),
+                        lua_toboolean(L, 7)};
+    ldl_check_status(L, dl_sgd_step(p, v, &o, lua_toboolean(L, 8)));
+    return 0;
+}
+
+/* steps.adam(p, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step) */
+static int s_adam(lua_State *L)
+{
+    dl_tensor *p = ldl_checktensor(L, 1, "adam"), *m = ldl_checktensor(L, 2, "adam");
+    dl_tensor *v = ldl_checktensor(L, 3, "adam");
+    dl_adam_options o = {num(L, 4, "adam"), num(L, 5, "adam"), num(L, 6, "adam"),
+                         num(L, 7, "adam"), num(L, 8, "adam"), lua_toboolean(L, 9)};
+    ldl_check_status(L, dl_adam_step(p, m, v, &o, ldl_checkinteger(L, 10, "adam")));
+    return 0;
+}
+
+/* steps.rmsprop(p, square_avg, buffer|nil, lr, alpha, eps, weight_decay, momentum) */
+static int s_rmsprop(lua_State *L)
+{
+    dl_tensor *p = ldl_checktensor(L, 1, "rmsprop"), *sq = ldl_checktensor(L, 2, "rmsprop");
+    dl_tensor *buf = opt_tensor(L, 3, "rmsprop");
+    dl_rmsprop_options o = {num(L, 4, "rmsprop"), num(L, 5, "rmsprop"), num(L, 6, "rmsprop"),
+                            num(L, 7, "rmsprop"), num(L, 8, "rmsprop")};
+    ldl_check_status(L, dl_rmsprop_step(p, sq, buf, &o));
+    return 0;
+}
+
+/* steps.adagrad(p, sum, lr, lr_decay, weight_decay, eps, step) */
+static int s_adagrad(lua_State *L)
+{
+    dl_tensor *p = ldl_checktensor(L, 1, "adagrad"), *sum = ldl_checktensor(L, 2, "adagrad");
+    dl_adagrad_options o = {num(L, 3, "adagrad"), num(L, 4, "adagrad"), num(L, 5, "adagrad"),
+                            num(L, 6, "adagrad")};
+    ldl_check_status(L, dl_adagrad_step(p, sum, &o, ldl_checkinteger(L, 7, "adagrad")));
+    return 0;
+}
+
+static const luaL_Reg optimiser_steps[] = {
+    {"sgd", s_sgd},
+    {"adam", s_adam},
+    {"rmsprop", s_rmsprop},
+    {"adagrad", s_adagrad},
+    {NULL, NULL}
+};
+
+/* Registers a table of functions as package.loaded[name]. */
+static void register_module(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_newtable(L);
+    ldl_setfuncs(L, lua_gettop(L), fns);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+void ldl_open_nn(lua_State *L)
+{
+    register_module(L, "dl.functional", functional);
+    register_module(L, "dl.steps", optimiser_steps);
+}

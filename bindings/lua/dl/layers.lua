@@ -1,0 +1,306 @@
+-- layers.lua -- the built-in layers. Each holds its parameters as tensors
+-- requiring grad and calls one C operation (nn.functional) in forward.
+-- Initialisation follows PyTorch's default for each layer.
+local dl = require "dl"
+local base = require "dl.module"
+local F = require "dl.functional"
+local init = require "dl.initializers"
+
+local Module = base.Module
+local layers = {}
+
+-- Argument checks in the style of the rest of dl.
+local function check_count(fn, argn, value, what)
+    if math.type(value) ~= "integer" and not (type(value) == "number" and value == math.floor(value)) then
+        error(("bad argument #%d to '%s' (expected %s as a whole number, got %s)")
+              :format(argn, fn, what, type(value) == "number" and tostring(value) or type(value)), 3)
+    end
+    if value < 1 then
+        error(("bad argument #%d to '%s' (expected %s >= 1, got %s)"):format(argn, fn, what, value), 3)
+    end
+    return math.tointeger(value)
+end
+
+local function options(fn, argn, opts, known)
+    if opts == nil then return {} end
+    if type(opts) ~= "table" then
+        error(("bad argument #%d to '%s' (expected an options table, got %s)"):format(argn, fn, type(opts)), 3)
+    end
+    for key in pairs(opts) do
+        if not known[key] then
+            local names = {}
+            for name in pairs(known) do names[#names + 1] = name end
+            table.sort(names)
+            error(("bad argument #%d to '%s' (unknown option '%s'; known: %s)")
+                  :format(argn, fn, tostring(key), table.concat(names, ", ")), 3)
+        end
+    end
+    return opts
+end
+
+-- A pair (h, w) from a number or a table of two numbers.
+local function pair(fn, argn, value, what)
+    if type(value) == "table" then
+        return {check_count(fn, argn, value[1], what), check_count(fn, argn, value[2], what)}
+    end
+    local n = check_count(fn, argn, value, what)
+    return {n, n}
+end
+
+local function pair_or_zero(fn, argn, value, what)
+    if value == nil or value == 0 then return {0, 0} end
+    if type(value) == "table" then
+        return {math.tointeger(value[1]) or 0, math.tointeger(value[2]) or 0}
+    end
+    return {check_count(fn, argn, value, what), check_count(fn, argn, value, what)}
+end
+
+local function shape_text(x)
+    return "(" .. table.concat(x:shape(), ", ") .. ")"
+end
+
+local function parameter(t)
+    return t:requires_grad(true)
+end
+
+-- Linear ------------------------------------------------------------------------
+
+local Linear = Module:extend("Linear")
+
+--- nn.Linear(in, out, {bias = true}): y = x W^T + b with W (out, in).
+function Linear:init(in_features, out_features, opts)
+    in_features = check_count("Linear", 1, in_features, "the input size")
+    out_features = check_count("Linear", 2, out_features, "the output size")
+    opts = options("Linear", 3, opts, {bias = true})
+    rawset(self, "in_features", in_features)
+    rawset(self, "out_features", out_features)
+    self.weight = parameter(dl.empty(out_features, in_features))
+    init.kaiming_uniform(self.weight, {a = math.sqrt(5)})
+    if opts.bias ~= false then
+        self.bias = parameter(dl.empty(out_features))
+        local bound = 1 / math.sqrt(in_features)
+        init.uniform(self.bias, -bound, bound)
+    end
+end
+
+function Linear:forward(x)
+    return F.linear(x, self.weight, self.bias)
+end
+
+function Linear:extra_repr()
+    return ("%d -> %d%s"):format(self.in_features, self.out_features, self.bias and "" or ", no bias")
+end
+
+layers.Linear = Linear
+
+-- Conv2d ------------------------------------------------------------------------
+
+local Conv2d = Module:extend("Conv2d")
+
+--- nn.Conv2d(in, out, k, {stride = 1, padding = 0, bias = true}); k, stride
+--- and padding are a number or {h, w}.
+function Conv2d:init(in_channels, out_channels, kernel_size, opts)
+    in_channels = check_count("Conv2d", 1, in_channels, "the input channels")
+    out_channels = check_count("Conv2d", 2, out_channels, "the output channels")
+    local kernel = pair("Conv2d", 3, kernel_size, "the kernel size")
+    opts = options("Conv2d", 4, opts, {stride = true, padding = true, bias = true})
+    rawset(self, "in_channels", in_channels)
+    rawset(self, "out_channels", out_channels)
+    rawset(self, "kernel_size", kernel)
+    rawset(self, "stride", pair("Conv2d", 4, opts.stride or 1, "the stride"))
+    rawset(self, "padding", pair_or_zero("Conv2d", 4, opts.padding, "the padding"))
+    self.weight = parameter(dl.empty(out_channels, in_channels, kernel[1], kernel[2]))
+    init.kaiming_uniform(self.weight, {a = math.sqrt(5)})
+    if opts.bias ~= false then
+        self.bias = parameter(dl.empty(out_channels))
+        local bound = 1 / math.sqrt(in_channels * kernel[1] * kernel[2])
+        init.uniform(self.bias, -bound, bound)
+    end
+end
+
+function Conv2d:forward(x)
+    return F.conv2d(x, self.weight, self.bias, {stride = self.stride, padding = self.padding})
+end
+
+function Conv2d:extra_repr()
+    return ("%d -> %d, kernel %dx%d, stride %d, padding %d"):format(self.in_channels,
+        self.out_channels, self.kernel_size[1], self.kernel_size[2], self.stride[1], self.padding[1])
+end
+
+layers.Conv2d = Conv2d
+
+-- Pooling -----------------------------------------------------------------------
+
+local function pooling(name, functional)
+    local Pool = Module:extend(name)
+    --- nn.MaxPool2d(k, {stride = k, padding = 0}) / nn.AvgPool2d(k, ...)
+    function Pool:init(kernel_size, opts)
+        opts = options(name, 2, opts, {stride = true, padding = true})
+        rawset(self, "kernel_size", pair(name, 1, kernel_size, "the kernel size"))
+        rawset(self, "stride", opts.stride and pair(name, 2, opts.stride, "the stride") or self.kernel_size)
+        rawset(self, "padding", pair_or_zero(name, 2, opts.padding, "the padding"))
+    end
+    function Pool:forward(x)
+        return functional(x, self.kernel_size, {stride = self.stride, padding = self.padding})
+    end
+    function Pool:extra_repr()
+        return ("kernel %dx%d, stride %d"):format(self.kernel_size[1], self.kernel_size[2], self.stride[1])
+    end
+    return Pool
+end
+
+layers.MaxPool2d = pooling("MaxPool2d", F.max_pool2d)
+layers.AvgPool2d = pooling("AvgPool2d", F.avg_pool2d)
+
+-- Flatten, Dropout ----------------------------------------------------------------
+
+local Flatten = Module:extend("Flatten")
+
+--- nn.Flatten({start_dim = 2, end_dim = -1}): keeps the batch dim.
+function Flatten:init(opts)
+    opts = options("Flatten", 1, opts, {start_dim = true, end_dim = true})
+    rawset(self, "start_dim", opts.start_dim or 2)
+    rawset(self, "end_dim", opts.end_dim or -1)
+end
+
+function Flatten:forward(x)
+    return x:flatten(self.start_dim, self.end_dim)
+end
+
+layers.Flatten = Flatten
+
+local Dropout = Module:extend("Dropout")
+
+--- nn.Dropout(p = 0.5): zeroes a share p of the inputs while training.
+function Dropout:init(p)
+    p = p or 0.5
+    if type(p) ~= "number" or p < 0 or p > 1 then
+        error(("bad argument #1 to 'Dropout' (expected a probability in [0, 1], got %s)"):format(tostring(p)), 3)
+    end
+    rawset(self, "p", p)
+end
+
+function Dropout:forward(x)
+    return F.dropout(x, self.p, self.training)
+end
+
+function Dropout:extra_repr()
+    return ("p=%g"):format(self.p)
+end
+
+layers.Dropout = Dropout
+
+-- Normalisation ---------------------------------------------------------------------
+
+local function batch_norm(name, dims)
+    local BatchNorm = Module:extend(name)
+    --- nn.BatchNorm1d(n) / nn.BatchNorm2d(c), {eps = 1e-5, momentum = 0.1, affine = true}
+    function BatchNorm:init(features, opts)
+        features = check_count(name, 1, features, "the number of features")
+        opts = options(name, 2, opts, {eps = true, momentum = true, affine = true})
+        rawset(self, "num_features", features)
+        rawset(self, "eps", opts.eps or 1e-5)
+        rawset(self, "momentum", opts.momentum or 0.1)
+        if opts.affine ~= false then
+            self.weight = parameter(dl.ones(features))
+            self.bias = parameter(dl.zeros(features))
+        end
+        self.running_mean = dl.zeros(features)
+        self.running_var = dl.ones(features)
+    end
+    function BatchNorm:forward(x)
+        if x:dim() ~= dims then
+            error(("bad argument #1 to '%s' (expected a %d-D input, got shape %s)")
+                  :format(name, dims, shape_text(x)), 2)
+        end
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            {training = self.training, momentum = self.momentum, eps = self.eps})
+    end
+    function BatchNorm:extra_repr()
+        return tostring(self.num_features)
+    end
+    return BatchNorm
+end
+
+layers.BatchNorm1d = batch_norm("BatchNorm1d", 2)
+layers.BatchNorm2d = batch_norm("BatchNorm2d", 4)
+
+local LayerNorm = Module:extend("LayerNorm")
+
+--- nn.LayerNorm(d, {eps = 1e-5, affine = true}): normalises the last dim.
+function LayerNorm:init(features, opts)
+    features = check_count("LayerNorm", 1, features, "the normalised size")
+    opts = options("LayerNorm", 2, opts, {eps = true, affine = true})
+    rawset(self, "normalized_shape", features)
+    rawset(self, "eps", opts.eps or 1e-5)
+    if opts.affine ~= false then
+        self.weight = parameter(dl.ones(features))
+        self.bias = parameter(dl.zeros(features))
+    end
+end
+
+function LayerNorm:forward(x)
+    return F.layer_norm(x, self.weight, self.bias, {eps = self.eps})
+end
+
+function LayerNorm:extra_repr()
+    return tostring(self.normalized_shape)
+end
+
+layers.LayerNorm = LayerNorm
+
+-- Embedding -----------------------------------------------------------------------
+
+local Embedding = Module:extend("Embedding")
+
+--- nn.Embedding(n, d): a table of n vectors of size d, looked up by 1-based index.
+function Embedding:init(num, dim)
+    num = check_count("Embedding", 1, num, "the number of entries")
+    dim = check_count("Embedding", 2, dim, "the vector size")
+    rawset(self, "num_embeddings", num)
+    rawset(self, "embedding_dim", dim)
+    self.weight = parameter(dl.randn(num, dim))
+end
+
+function Embedding:forward(indices)
+    return F.embedding(indices, self.weight)
+end
+
+function Embedding:extra_repr()
+    return ("%d, %d"):format(self.num_embeddings, self.embedding_dim)
+end
+
+layers.Embedding = Embedding
+
+-- Activations -------------------------------------------------------------------------
+
+local function activation(name, method)
+    local Activation = Module:extend(name)
+    function Activation:forward(x) return x[method](x) end
+    return Activation
+end
+
+layers.ReLU = activation("ReLU", "relu")
+layers.Sigmoid = activation("Sigmoid", "sigmoid")
+layers.Tanh = activation("Tanh", "tanh")
+layers.GELU = activation("GELU", "gelu")
+
+local function along_dim(name, method)
+    local Layer = Module:extend(name)
+    --- nn.Softmax(dim) / nn.LogSoftmax(dim); dim defaults to the last
+    function Layer:init(dim)
+        rawset(self, "dim", dim or -1)
+    end
+    function Layer:forward(x) return x[method](x, self.dim) end
+    function Layer:extra_repr() return "dim=" .. tostring(self.dim) end
+    return Layer
+end
+
+layers.Softmax = along_dim("Softmax", "softmax")
+layers.LogSoftmax = along_dim("LogSoftmax", "log_softmax")
+
+local Identity = Module:extend("Identity")
+function Identity:forward(x) return x end
+layers.Identity = Identity
+
+return layers
