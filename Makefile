@@ -32,7 +32,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibindings -I$(BUILD)/gen $(PKG_CFLAGS)
 LDFLAGS += $(OPT) -fopenmp
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) -lmvec -lm
 
 CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c)
 BINDINGS_SRC := $(wildcard bindings/*.c)

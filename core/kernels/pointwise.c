@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "vector_math.h"
 
 #define DL_BINARY(id, name, expr, grad_a, grad_b)                                               \
     static void binary_##name(int64_t n, const float *restrict pa, int64_t sa,  \
@@ -16,23 +17,27 @@
                               float *restrict out)                              \
     {                                                                           \
         if (sa == 1 && sb == 1) {                                               \
+            _Pragma("omp simd")                                     \
             for (int64_t i = 0; i < n; i++) {                                   \
                 float a = pa[i], b = pb[i];                                     \
                 out[i] = (expr);                                                \
             }                                                                   \
         } else if (sa == 1 && sb == 0) {                                        \
             const float b = pb[0];                                              \
+            _Pragma("omp simd")                                     \
             for (int64_t i = 0; i < n; i++) {                                   \
                 float a = pa[i];                                                \
                 out[i] = (expr);                                                \
             }                                                                   \
         } else if (sa == 0 && sb == 1) {                                        \
             const float a = pa[0];                                              \
+            _Pragma("omp simd")                                     \
             for (int64_t i = 0; i < n; i++) {                                   \
                 float b = pb[i];                                                \
                 out[i] = (expr);                                                \
             }                                                                   \
         } else {                                                                \
+            _Pragma("omp simd")                                     \
             for (int64_t i = 0; i < n; i++) {                                   \
                 float a = pa[i * sa], b = pb[i * sb];                           \
                 out[i] = (expr);                                                \
@@ -46,11 +51,13 @@
                              float *restrict out)                               \
     {                                                                           \
         if (sx == 1) {                                                          \
+            _Pragma("omp simd")                                     \
             for (int64_t i = 0; i < n; i++) {                                   \
                 float x = px[i];                                                \
                 out[i] = (expr);                                                \
             }                                                                   \
         } else {                                                                \
+            _Pragma("omp simd")                                     \
             for (int64_t i = 0; i < n; i++) {                                   \
                 float x = px[i * sx];                                           \
                 out[i] = (expr);                                                \
@@ -66,6 +73,7 @@
                               const float *restrict py, int64_t sy,             \
                               float *restrict out)                              \
     {                                                                           \
+        _Pragma("omp simd")                                         \
         for (int64_t i = 0; i < n; i++) {                                       \
             float g = pg[i * sg], a = pa[i * sa], b = pb[i * sb], y = py[i * sy];\
             (void)g, (void)a, (void)b, (void)y;                                 \
@@ -78,6 +86,7 @@
                               const float *restrict py, int64_t sy,             \
                               float *restrict out)                              \
     {                                                                           \
+        _Pragma("omp simd")                                         \
         for (int64_t i = 0; i < n; i++) {                                       \
             float g = pg[i * sg], a = pa[i * sa], b = pb[i * sb], y = py[i * sy];\
             (void)g, (void)a, (void)b, (void)y;                                 \
@@ -92,6 +101,7 @@
                             const float *restrict py, int64_t sy,               \
                             float *restrict out)                                \
     {                                                                           \
+        _Pragma("omp simd")                                         \
         for (int64_t i = 0; i < n; i++) {                                       \
             float g = pg[i * sg], x = px[i * sx], y = py[i * sy];               \
             (void)g, (void)x, (void)y;                                          \

@@ -1,7 +1,8 @@
 /*
  * reduction.c -- reductions over the middle dim of x (outer, n, inner) -> (outer, inner).
  *
- * Sums accumulate in double. A long contiguous sum is cut into at most
+ * Sums accumulate in double (vectorised: the lanes' order is fixed by the
+ * build, so results still repeat exactly). A long contiguous sum is cut into at most
  * MAX_PIECES pieces whose size depends only on n; threads sum pieces and the
  * partial sums are added in piece order, so the result does not depend on
  * the number of threads (same seed, same build, same numbers).
@@ -36,11 +37,13 @@ static double long_sum(int64_t n, const float *x, bool squares, double mean)
         int64_t from = p * piece, to = from + piece < n ? from + piece : n;
         double s = 0;
         if (squares) {
+            #pragma omp simd reduction(+ : s)
             for (int64_t k = from; k < to; k++) {
                 double d = x[k] - mean;
                 s += d * d;
             }
         } else {
+            #pragma omp simd reduction(+ : s)
             for (int64_t k = from; k < to; k++)
                 s += x[k];
         }
