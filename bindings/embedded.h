@@ -1,4 +1,4 @@
-/* embedded.h -- the pure-Lua parts of dl (bindings/lua/dl/*.lua), compiled
+/* embedded.h -- the pure-Lua parts of dl (the .lua files of bindings/lua/dl/), compiled
  * into the binary by scripts/embed-lua.lua. */
 #ifndef DL_EMBEDDED_H
 #define DL_EMBEDDED_H

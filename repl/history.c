@@ -1,0 +1,95 @@
+/*
+ * history.c -- the history file, ~/.dlrepl_history ($DLREPL_HISTORY wins).
+ *
+ * Each line is appended to the file as it is entered, so a session that
+ * ends badly loses nothing and parallel sessions interleave rather than
+ * overwrite each other; the file is then cut to its last HISTORY_MAX lines.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+
+#include "repl.h"
+
+static char *path;          /* NULL until history_open: nothing is recorded */
+static bool warned;
+
+static char *default_path(void)
+{
+    const char *home = getenv("HOME");
+    char *result;
+    if (home == NULL || *home == '\0') {
+        struct passwd *user = getpwuid(getuid());
+        if (user == NULL)
+            return NULL;
+        home = user->pw_dir;
+    }
+    if (asprintf(&result, "%s/.dlrepl_history", home) < 0)
+        return NULL;
+    return result;
+}
+
+void history_open(void)
+{
+    const char *chosen = getenv("DLREPL_HISTORY");
+    path = chosen != NULL && *chosen != '\0' ? strdup(chosen) : default_path();
+    using_history();
+    stifle_history(HISTORY_MAX);
+    if (path != NULL)
+        read_history(path);
+}
+
+static bool is_blank(const char *line)
+{
+    return line[strspn(line, " \t\r\n")] == '\0';
+}
+
+static void warn_once(int error)
+{
+    if (warned)
+        return;
+    warned = true;
+    fprintf(stderr, "dlrepl: cannot write history to %s: %s\n", path, strerror(error));
+}
+
+void history_record(const char *line)
+{
+    HIST_ENTRY *last;
+    int fd, error;
+
+    if (path == NULL || is_blank(line))
+        return;
+    last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+    if (last != NULL && strcmp(last->line, line) == 0)
+        return;
+    add_history(line);
+    /* append_history does not create the file */
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        warn_once(errno);
+        return;
+    }
+    close(fd);
+    error = append_history(1, path);
+    if (error == 0)
+        error = history_truncate_file(path, HISTORY_MAX);
+    if (error != 0)
+        warn_once(error);
+}
+
+void history_print(int n)
+{
+    HIST_ENTRY **entries = history_list();
+    int first = history_length > n ? history_length - n : 0;
+    if (entries == NULL)
+        return;
+    for (int i = first; i < history_length; i++)
+        printf("%5d  %s\n", history_base + i, entries[i]->line);
+    fflush(stdout);
+}

@@ -1,0 +1,63 @@
+-- Every public function and metamethod, called with awkward arguments,
+-- either works or raises "bad argument #N to 'name' (...)": never a crash
+-- (run this under `make SAN=1` to catch memory errors) and never a bare
+-- Lua message that leaves the user guessing.
+local H = require "tests.lua.helper"
+local dl = H.dl
+
+local function closed_tensor()
+    local t = dl.ones(2)
+    getmetatable(t).__close(t)
+    return t
+end
+
+local values = {
+    nil, 0, -1, 1.5, 0 / 0, math.huge, 2 ^ 20, "x", {}, {1, 2}, {{1}, {2, 3}},
+    {a = 1}, true, print, io.stdout, closed_tensor(),
+    dl.tensor(3), dl.ones(3), dl.ones(2, 3), dl.ones(0), dl.ones(1, 1, 1, 1),
+    dl.ones(2, 3):t(),
+}
+local nvalues = 22
+local third = {1, 2, 3, 4, 10, 18}    -- indices into values for the 3rd argument
+
+local function callables()
+    local list = {}
+    for name, f in pairs(dl) do
+        if type(f) == "function" and name ~= "threads" then
+            list[#list + 1] = {"dl." .. name, f}
+        end
+    end
+    for name, f in pairs(dl.Tensor) do
+        list[#list + 1] = {"Tensor:" .. name, f}
+    end
+    local mt = getmetatable(dl.ones(1))
+    for _, event in ipairs{"__add", "__sub", "__mul", "__div", "__pow", "__unm",
+                           "__index", "__newindex", "__len", "__tostring"} do
+        list[#list + 1] = {event, mt[event]}
+    end
+    table.sort(list, function(a, b) return a[1] < b[1] end)
+    return list
+end
+
+describe("every function given wrong arguments", function()
+    it("raises 'bad argument #N to name (...)' or works", function()
+        local form = "^bad argument #%d+ to '[%w_]+' %(.+%)$"
+        local wrong = {}
+        for _, entry in ipairs(callables()) do
+            local name, f = entry[1], entry[2]
+            for i = 1, nvalues do
+                for j = 1, nvalues do
+                    for _, k in ipairs(third) do
+                        local ok, msg = pcall(f, values[i], values[j], values[k])
+                        msg = not ok and tostring(msg):gsub("^[^:]*:%d+: ", "") or ""
+                        if not ok and not msg:match(form) and #wrong < 10 then
+                            wrong[#wrong + 1] = ("%s(#%d, #%d, #%d): %s"):format(
+                                name, i, j, k, msg)
+                        end
+                    end
+                end
+            end
+        end
+        assert.equal("", table.concat(wrong, "\n"))
+    end)
+end)
