@@ -9,12 +9,12 @@
 #include "lbox.h"
 
 static const char *const binary_names[] = {
-#define DL_BINARY(id, name, expr) #name,
+#define DL_BINARY(id, name, expr, grad_a, grad_b) #name,
 #include "ops.def"
 };
 
 static const char *const unary_names[] = {
-#define DL_UNARY(id, name, expr) #name,
+#define DL_UNARY(id, name, expr, grad) #name,
 #include "ops.def"
 };
 

@@ -34,7 +34,7 @@ static int tensor_detach(lua_State *L)
 static int tensor_is_leaf(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "is_leaf");
-    lua_pushboolean(L, t->grad_fn == NULL);
+    lua_pushboolean(L, t->grad_fn == NULL && !t->graph_freed);
     return 1;
 }
 
@@ -94,7 +94,8 @@ static dl_tensor *inplace_target(lua_State *L, const char *fn)
 static int tensor_uniform_(lua_State *L)
 {
     dl_tensor *t = inplace_target(L, "uniform_");
-    double a = luaL_optnumber(L, 2, 0), b = luaL_optnumber(L, 3, 1);
+    double a = lua_isnoneornil(L, 2) ? 0 : ldl_checknumber(L, 2, "uniform_");
+    double b = lua_isnoneornil(L, 3) ? 1 : ldl_checknumber(L, 3, "uniform_");
     if (!(a <= b))
         return ldl_argerror(L, 3, "uniform_", "expected an upper bound >= %g, got %g", a, b);
     dl_uniform_(t, (float)a, (float)b);
@@ -106,7 +107,8 @@ static int tensor_uniform_(lua_State *L)
 static int tensor_normal_(lua_State *L)
 {
     dl_tensor *t = inplace_target(L, "normal_");
-    double mean = luaL_optnumber(L, 2, 0), std = luaL_optnumber(L, 3, 1);
+    double mean = lua_isnoneornil(L, 2) ? 0 : ldl_checknumber(L, 2, "normal_");
+    double std = lua_isnoneornil(L, 3) ? 1 : ldl_checknumber(L, 3, "normal_");
     if (!(std >= 0))
         return ldl_argerror(L, 3, "normal_", "expected a standard deviation >= 0, got %g", std);
     dl_normal_(t, (float)mean, (float)std);

@@ -96,6 +96,15 @@ static void pin_library(void)
         dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
+/* dl[field] = require(module). */
+static void require_into(lua_State *L, int dl, const char *module, const char *field)
+{
+    lua_getglobal(L, "require");
+    lua_pushstring(L, module);
+    lua_call(L, 1, 1);
+    lua_setfield(L, dl, field);
+}
+
 int luaopen_dl(lua_State *L)
 {
     luaL_checkversion(L);
@@ -115,14 +124,20 @@ int luaopen_dl(lua_State *L)
     ldl_open_arith(L, dl, methods);
     ldl_open_reduce(L, dl, methods);
     ldl_open_shape(L, dl, methods);
+    ldl_open_autograd(L, dl, methods);
     lua_setfield(L, dl, "Tensor");
     ldl_setfuncs(L, dl, machine);
     lua_pushliteral(L, DL_VERSION);
     lua_setfield(L, dl, "version");
-    lua_newtable(L);
-    lua_setfield(L, dl, "nn");
-    lua_newtable(L);
-    lua_setfield(L, dl, "optim");
+    ldl_open_nn(L);
     register_embedded(L);
+    /* The Lua parts (dl.nn, dl.optim) require "dl" themselves: publish the
+     * table before loading them. */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, dl);
+    lua_setfield(L, -2, "dl");
+    lua_pop(L, 1);
+    require_into(L, dl, "dl.nn", "nn");
+    require_into(L, dl, "dl.optim", "optim");
     return 1;
 }

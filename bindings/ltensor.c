@@ -5,17 +5,32 @@
  */
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "lbox.h"
 
 /* ---- metamethods ----------------------------------------------------------- */
 
 /* t.name finds a method (upvalue 1 is the methods table); t[i] is row i as
  * a view, or the number at i for a 1-D tensor. */
+/* t.grad: the accumulated gradient (a tensor sharing it), or nil. */
+static int push_grad(lua_State *L)
+{
+    dl_tensor *t = ldl_checktensor(L, 1, "grad");
+    if (t->grad == NULL)
+        return 0;
+    dl_retain(t->grad);
+    *ldl_newbox(L) = t->grad;
+    return 1;
+}
+
 static int tensor_index(lua_State *L)
 {
     if (lua_type(L, 2) == LUA_TSTRING) {
         lua_pushvalue(L, 2);
         lua_rawget(L, lua_upvalueindex(1));
+        if (lua_isnil(L, -1) && strcmp(lua_tostring(L, 2), "grad") == 0)
+            return push_grad(L);
         return 1;
     }
     dl_tensor *t = ldl_checktensor(L, 1, "__index");
@@ -38,6 +53,11 @@ static int tensor_index(lua_State *L)
 static int tensor_newindex(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "__newindex");
+    if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "grad") == 0 &&
+        lua_isnil(L, 3)) {
+        dl_zero_grad(t);                 /* t.grad = nil forgets the gradient */
+        return 0;
+    }
     if (lua_type(L, 2) == LUA_TSTRING)
         return ldl_argerror(L, 2, "__newindex", "expected an index, got the field name "
                             "'%s' (tensors have no settable fields)", lua_tostring(L, 2));
@@ -47,6 +67,7 @@ static int tensor_newindex(lua_State *L)
         return ldl_argerror(L, 2, "__newindex", "expected no index (the tensor is 0-d), "
                             "got %s", lua_tostring(L, 2));
     int64_t i = ldl_checkpos(L, 2, "__newindex", t->shape[0]);
+    ldl_check_status(L, dl_check_inplace("__newindex", t));
     dl_tensor *src = ldl_totensor(L, 3, "__newindex");
     if (src == NULL && lua_type(L, 3) != LUA_TNUMBER)
         return ldl_typeerror(L, 3, "__newindex", "a number or a tensor");
@@ -216,6 +237,7 @@ static int tensor_is_contiguous(lua_State *L)
 static int tensor_fill_(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "fill_");
+    ldl_check_status(L, dl_check_inplace("fill_", t));
     dl_fill_(t, (float)ldl_checknumber(L, 2, "fill_"));
     lua_settop(L, 1);
     return 1;
@@ -225,6 +247,7 @@ static int tensor_fill_(lua_State *L)
 static int tensor_copy_(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "copy_");
+    ldl_check_status(L, dl_check_inplace("copy_", t));
     ldl_check_status(L, dl_copy_(t, ldl_checktensor(L, 2, "copy_")));
     lua_settop(L, 1);
     return 1;
@@ -240,7 +263,7 @@ static int tensor_requires_grad(lua_State *L)
     }
     if (!lua_isboolean(L, 2))
         return ldl_typeerror(L, 2, "requires_grad", "a boolean");
-    t->requires_grad = lua_toboolean(L, 2);
+    ldl_check_status(L, dl_set_requires_grad(t, lua_toboolean(L, 2)));
     lua_settop(L, 1);
     return 1;
 }

@@ -4,12 +4,12 @@ local H = require "tests.lua.helper"
 local dl = H.dl
 
 describe("the dl module", function()
-    it("has a version, and empty nn and optim tables", function()
+    it("has a version, and the nn and optim tables", function()
         assert.matches("^%d+%.%d+%.%d+$", dl.version)
-        assert.equal("table", type(dl.nn))
-        assert.is_nil(next(dl.nn))
-        assert.equal("table", type(dl.optim))
-        assert.is_nil(next(dl.optim))
+        assert.equal("table", type(dl.nn.Linear))
+        assert.equal("function", type(dl.nn.cross_entropy))
+        assert.equal("function", type(dl.optim.Adam))
+        assert.equal(dl.nn, require("dl.nn"))
     end)
 
     it("exposes the methods table as dl.Tensor", function()
