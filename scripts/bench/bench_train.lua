@@ -1,0 +1,78 @@
+-- bench_train.lua -- training workloads of the autodiff issue, in dlrepl.
+--
+--   lua5.4 scripts/bench/bench_train.lua THREADS   (with build/?.so on LUA_CPATH)
+--
+-- Prints "key value" lines read by scripts/bench/run:
+--   tiny_step_us   one autodiff step on 16 floats: ((w*x):sum()-1)^2, backward,
+--                  zero_grad (median of runs of ITERS steps)
+--   mlp_epoch_s    one epoch of a 784-256-128-10 ReLU MLP on 60,000 x 784
+--                  synthetic samples, batch 64, SGD with momentum 0.9
+--   cnn_epoch_s    one epoch of Conv 5x5 1->16 pad 2, ReLU, MaxPool 2,
+--                  Conv 5x5 16->32 pad 2, ReLU, MaxPool 2, Linear 1568->10,
+--                  same data as 1x28x28 images, batch 64, SGD with momentum
+-- The data has Fashion-MNIST's shape; values are random (speed only).
+local dl = require "dl"
+local nn, optim = dl.nn, dl.optim
+
+local threads = tonumber(arg[1])
+if threads then dl.threads(threads) end
+dl.manual_seed(1)
+
+local function median(xs)
+    table.sort(xs)
+    return xs[(#xs + 1) // 2]
+end
+
+-- Tiny step ---------------------------------------------------------------------
+local ITERS = 20000
+local w = dl.randn(16, {requires_grad = true})
+local x16 = dl.randn(16)
+local function tiny_steps(n)
+    for _ = 1, n do
+        local loss = ((w * x16):sum() - 1) ^ 2
+        loss:backward()
+        w:zero_grad()
+    end
+end
+tiny_steps(ITERS)
+local runs = {}
+for r = 1, 7 do
+    local start = dl.clock()
+    tiny_steps(ITERS)
+    runs[r] = (dl.clock() - start) / ITERS
+end
+print(("tiny_step_us %.3f"):format(median(runs) * 1e6))
+
+-- One epoch -----------------------------------------------------------------------
+local N, BATCH = 60000, 64
+local images = dl.randn(N, 784)
+local labels = (dl.rand(N) * 10):floor() + 1
+
+-- Seconds for one epoch (or its first `batches` batches).
+local function epoch(model, inputs, batches)
+    local opt = optim.SGD(model, {lr = 0.01, momentum = 0.9})
+    local order = dl.randperm(N)
+    local last = batches and (batches - 1) * BATCH + 1 or N
+    local start = dl.clock()
+    for i = 1, last, BATCH do
+        local idx = order:narrow(1, i, math.min(BATCH, N - i + 1))
+        local loss = nn.cross_entropy(model(inputs:index_select(1, idx)), labels:index_select(1, idx))
+        opt:zero_grad()
+        loss:backward()
+        opt:step()
+    end
+    return dl.clock() - start
+end
+
+local mlp = nn.Sequential{nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)}
+epoch(mlp, images, 100)                                          -- warm-up (caches, threads)
+print(("mlp_epoch_s %.4f"):format(epoch(mlp, images)))
+
+local cnn = nn.Sequential{
+    nn.Conv2d(1, 16, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(1568, 10),
+}
+local image_batches = images:reshape(N, 1, 28, 28)
+epoch(cnn, image_batches, 10)
+print(("cnn_epoch_s %.4f"):format(epoch(cnn, image_batches)))
