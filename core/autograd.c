@@ -41,7 +41,7 @@ bool dl_needs_grad(int n, const dl_tensor *const *inputs)
 dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
                    int ninputs, const dl_tensor *const *inputs)
 {
-    dl_node *node = calloc(1, sizeof *node);
+    dl_node *node = dl_pool_take(DL_POOL_NODE);
     if (!node) {
         dl_fail(DL_ERR_MEMORY, "%s: out of memory recording the graph", name);
         return NULL;
@@ -87,7 +87,7 @@ void dl_node_free(dl_node *node)
         dl_release(node->inputs[i]);
     for (int i = 0; i < node->nsaved; i++)
         dl_release(node->saved[i]);
-    free(node);
+    dl_pool_give(DL_POOL_NODE, node);
 }
 
 dl_status dl_sum_to_shape(const dl_tensor *g, int ndim, const int64_t *shape,
@@ -205,46 +205,52 @@ dl_status dl_grad_target(dl_tensor *t, dl_tensor **grad, float *beta)
     return DL_OK;
 }
 
-/* Appends to list every tensor with a live node reachable from root, once. */
-static dl_status collect(dl_tensor *root, uint64_t visit, dl_tensor ***list, size_t *count)
+/* A growable array of tensor pointers, kept between backward calls so a
+ * training step does not allocate for its walk. */
+typedef struct {
+    dl_tensor **items;
+    size_t count, capacity;
+} tensor_list;
+
+static bool list_push(tensor_list *l, dl_tensor *t)
 {
-    size_t capacity = 64, stack_size = 0, stack_capacity = 64;
-    dl_tensor **found = malloc(capacity * sizeof *found);
-    dl_tensor **stack = malloc(stack_capacity * sizeof *stack);
-    if (!found || !stack)
-        goto out_of_memory;
-    *count = 0;
-    stack[stack_size++] = root;
+    if (l->count == l->capacity) {
+        size_t capacity = l->capacity ? 2 * l->capacity : 64;
+        dl_tensor **grown = realloc(l->items, capacity * sizeof *grown);
+        if (!grown)
+            return false;
+        l->items = grown;
+        l->capacity = capacity;
+    }
+    l->items[l->count++] = t;
+    return true;
+}
+
+static tensor_list walk_order, walk_stack;
+
+/* Fills walk_order with every tensor with a live node reachable from root,
+ * once each. */
+static dl_status collect(dl_tensor *root, uint64_t visit)
+{
+    walk_order.count = walk_stack.count = 0;
     root->grad_fn->visit = visit;
-    while (stack_size > 0) {
-        dl_tensor *t = stack[--stack_size];
-        if (*count == capacity) {
-            dl_tensor **grown = realloc(found, (capacity *= 2) * sizeof *found);
-            if (!grown)
-                goto out_of_memory;
-            found = grown;
-        }
-        found[(*count)++] = t;
+    if (!list_push(&walk_stack, root))
+        goto out_of_memory;
+    while (walk_stack.count > 0) {
+        dl_tensor *t = walk_stack.items[--walk_stack.count];
+        if (!list_push(&walk_order, t))
+            goto out_of_memory;
         for (int i = 0; i < t->grad_fn->ninputs; i++) {
             dl_tensor *in = t->grad_fn->inputs[i];
             if (!in || !in->grad_fn || in->grad_fn->visit == visit)
                 continue;
             in->grad_fn->visit = visit;
-            if (stack_size == stack_capacity) {
-                dl_tensor **grown = realloc(stack, (stack_capacity *= 2) * sizeof *stack);
-                if (!grown)
-                    goto out_of_memory;
-                stack = grown;
-            }
-            stack[stack_size++] = in;
+            if (!list_push(&walk_stack, in))
+                goto out_of_memory;
         }
     }
-    free(stack);
-    *list = found;
     return DL_OK;
 out_of_memory:
-    free(found);
-    free(stack);
     return dl_fail(DL_ERR_MEMORY, "backward: out of memory walking the graph");
 }
 
@@ -310,12 +316,12 @@ dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
     if (!root->grad_fn)                    /* a leaf: its gradient is the seed */
         return dl_accumulate_grad(root, seed);
 
-    dl_tensor **list = NULL;
-    size_t count = 0;
-    if ((st = collect(root, next_visit++, &list, &count)) != DL_OK) {
+    if ((st = collect(root, next_visit++)) != DL_OK) {
         dl_release(seed);
         return st;
     }
+    dl_tensor **list = walk_order.items;
+    size_t count = walk_order.count;
     qsort(list, count, sizeof *list, by_descending_sequence);
     root->grad = seed;
     bool was_enabled = dl_set_grad_enabled(false);   /* rules are not recorded */
@@ -337,7 +343,6 @@ dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
     }
     for (size_t i = 0; i < count; i++)
         dl_release(list[i]);
-    free(list);
     return st;
 }
 

@@ -10,6 +10,19 @@
  * it a thread team costs more than it saves. */
 #define DL_PARALLEL_THRESHOLD 32768
 
+/* ---- small records (memory.c) ---- */
+
+/* Tensor, storage and graph-node records are recycled through free lists:
+ * a training step creates and drops thousands of them, and malloc/free
+ * for each was a fifth of a small operation's cost. */
+typedef enum { DL_POOL_TENSOR, DL_POOL_STORAGE, DL_POOL_NODE, DL_POOL_COUNT } dl_pool_kind;
+
+/* A zeroed record of the kind; NULL when out of memory. */
+void *dl_pool_take(dl_pool_kind kind);
+
+/* Returns a record to its free list (or to the system when the list is full). */
+void dl_pool_give(dl_pool_kind kind, void *record);
+
 /* ---- storage (memory.c) ---- */
 
 /* A storage of numel floats with refcount 1, data from the buffer cache.

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd.h"
 #include "internal.h"
 
 #define DL_ALIGN 64
@@ -89,6 +90,50 @@ static void buffer_give_back(float *data, size_t bytes)
     free(data);
 }
 
+/* ---- record pools ---- */
+
+#define DL_POOL_LIMIT 4096       /* records kept per kind */
+
+typedef struct pooled_record {
+    struct pooled_record *next;
+} pooled_record;
+
+static struct {
+    pooled_record *head;
+    int count;
+} pools[DL_POOL_COUNT];
+
+static const size_t record_size[DL_POOL_COUNT] = {
+    [DL_POOL_TENSOR] = sizeof(dl_tensor),
+    [DL_POOL_STORAGE] = sizeof(dl_storage),
+    [DL_POOL_NODE] = sizeof(dl_node),
+};
+
+void *dl_pool_take(dl_pool_kind kind)
+{
+    pooled_record *r = pools[kind].head;
+    if (!r)
+        return calloc(1, record_size[kind]);
+    pools[kind].head = r->next;
+    pools[kind].count--;
+    memset(r, 0, record_size[kind]);
+    return r;
+}
+
+void dl_pool_give(dl_pool_kind kind, void *record)
+{
+    if (pools[kind].count >= DL_POOL_LIMIT) {
+        free(record);
+        return;
+    }
+    pooled_record *r = record;
+    r->next = pools[kind].head;
+    pools[kind].head = r;
+    pools[kind].count++;
+}
+
+/* ---- storage ---- */
+
 dl_storage *dl_storage_new(const char *fn, int64_t numel)
 {
     if (numel < 0 || (uint64_t)numel > DL_MAX_BYTES / sizeof(float)) {
@@ -97,10 +142,11 @@ dl_storage *dl_storage_new(const char *fn, int64_t numel)
         return NULL;
     }
     size_t bytes = rounded_bytes(numel);
-    dl_storage *s = malloc(sizeof *s);
+    dl_storage *s = dl_pool_take(DL_POOL_STORAGE);
     float *data = s ? buffer_take(bytes) : NULL;
     if (!data) {
-        free(s);
+        if (s)
+            dl_pool_give(DL_POOL_STORAGE, s);
         dl_fail(DL_ERR_MEMORY, "%s: out of memory allocating %.1f MB",
                 fn, (double)bytes / 1e6);
         return NULL;
@@ -108,6 +154,7 @@ dl_storage *dl_storage_new(const char *fn, int64_t numel)
     s->data = data;
     s->numel = numel;
     s->refcount = 1;
+    s->version = 0;
     bytes_in_use += bytes;
     return s;
 }
@@ -119,7 +166,7 @@ void dl_storage_release(dl_storage *s)
     size_t bytes = rounded_bytes(s->numel);
     bytes_in_use -= bytes;
     buffer_give_back(s->data, bytes);
-    free(s);
+    dl_pool_give(DL_POOL_STORAGE, s);
 }
 
 size_t dl_memory_in_use(void)

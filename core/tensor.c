@@ -31,7 +31,7 @@ void dl_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
 dl_tensor *dl_tensor_view_of(dl_storage *storage, int ndim, const int64_t *shape,
                              const int64_t *stride, int64_t offset)
 {
-    dl_tensor *t = calloc(1, sizeof *t);
+    dl_tensor *t = dl_pool_take(DL_POOL_TENSOR);
     if (!t) {
         dl_fail(DL_ERR_MEMORY, "out of memory");
         return NULL;
@@ -61,7 +61,7 @@ static void tensor_free(dl_tensor *x)
     if (x->grad_fn)
         dl_node_free(x->grad_fn);
     dl_storage_release(x->storage);
-    free(x);
+    dl_pool_give(DL_POOL_TENSOR, x);
 }
 
 /* Frees a tensor whose last reference is gone. Its gradient and graph node
