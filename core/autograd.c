@@ -300,7 +300,7 @@ dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
     if (!grad && dl_numel(root) != 1)
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #1 to 'backward' (expected a scalar loss, got shape %s; "
-                       "pass a gradient of that shape to start from)", shape);
+                       "or pass a gradient)", shape);
     if (grad && !same_shape(grad, root->ndim, root->shape)) {
         char gs[64];
         dl_shape_string(grad, gs, sizeof gs);
@@ -381,7 +381,7 @@ dl_status dl_check_inplace(const char *fn, const dl_tensor *t)
     if (grad_enabled && t->requires_grad)
         return dl_fail(DL_ERR_ARGUMENT,
                        "bad argument #1 to '%s' (cannot change a tensor that requires grad "
-                       "in place; do it inside dl.no_grad, or on a detached copy)", fn);
+                       "in place; use dl.no_grad)", fn);
     return DL_OK;
 }
 

@@ -105,8 +105,9 @@ static dl_status append(dl_csv_lexer *lx, const void *bytes, size_t n)
 /* Ends the field that started at text offset `start` on line `line`. */
 static dl_status end_field(dl_csv_lexer *lx, size_t start, int64_t line)
 {
-    if (append(lx, "", 1) != DL_OK)
-        return DL_ERR_MEMORY;
+    dl_status status = append(lx, "", 1);
+    if (status != DL_OK)
+        return status;
     if (lx->nfields == lx->fields_cap) {
         if (lx->fields_cap == DL_CSV_MAX_FIELDS)
             return dl_fail(DL_ERR_ARGUMENT, "%s:%lld: more than %d fields in a record",
@@ -140,8 +141,9 @@ static dl_status unquoted(dl_csv_lexer *lx, int c, int *end)
         size_t i = lx->pos;
         while (i < lx->end && !lx->special[lx->buf[i]])
             i++;
-        if (append(lx, lx->buf + lx->pos, i - lx->pos) != DL_OK)
-            return DL_ERR_MEMORY;
+        dl_status status = append(lx, lx->buf + lx->pos, i - lx->pos);
+        if (status != DL_OK)
+            return status;
         lx->pos = i;
         c = next_byte(lx);
         if (c < 0 || c == lx->sep || c == '\n' || c == '\r')
@@ -194,8 +196,9 @@ static dl_status quoted(dl_csv_lexer *lx, int64_t start_line, int *end)
             lx->line++;
         }
         unsigned char byte = (unsigned char)c;
-        if (append(lx, &byte, 1) != DL_OK)
-            return DL_ERR_MEMORY;
+        dl_status status = append(lx, &byte, 1);
+        if (status != DL_OK)
+            return status;
     }
 }
 
