@@ -28,6 +28,13 @@ void dl_walk_setup(dl_walk *w, int ndim, const int64_t *shape, int nops,
 
 void dl_walk_coalesce(dl_walk *w)
 {
+    /* An empty walk is one row of nothing (and its sizes may not multiply). */
+    for (int d = 0; d < w->ndim; d++)
+        if (w->shape[d] == 0) {
+            w->ndim = 1;
+            w->shape[0] = 0;
+            return;
+        }
     /* Drop size-1 dims: they move no pointer. */
     int kept = 0;
     for (int d = 0; d < w->ndim; d++) {

@@ -155,8 +155,10 @@ static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
             return dl_fail(DL_ERR_ARGUMENT,
                            "bad argument #2 to '%s' (expected sizes >= 0 and at most one -1, got %s)",
                            fn, given);
-        } else {
-            known *= in[d];
+        } else if (__builtin_mul_overflow(known, in[d], &known) || known > (INT64_C(1) << 40)) {
+            return dl_fail(DL_ERR_SHAPE,
+                           "bad argument #2 to '%s' (expected sizes whose product is %lld, got %s)",
+                           fn, (long long)dl_numel(a), given);
         }
     }
     int64_t numel = dl_numel(a);
@@ -395,6 +397,10 @@ dl_status dl_expand(const dl_tensor *a, int ndim, const int64_t *shape, dl_tenso
     char from[64], to[64];
     int64_t stride[DL_MAX_DIM];
     bool ok = ndim >= a->ndim && ndim <= DL_MAX_DIM;
+    double numel = 1;
+    for (int d = 0; ok && d < ndim; d++)
+        numel *= (double)shape[d];
+    ok = ok && numel <= (double)(INT64_C(1) << 40);
     for (int d = 0; ok && d < ndim; d++) {
         int da = d - (ndim - a->ndim);
         if (da < 0 || (a->shape[da] == 1 && shape[d] != 1))

@@ -13,6 +13,11 @@
 
 int64_t dl_shape_numel(int ndim, const int64_t *shape)
 {
+    /* Creation caps the product at 2^38; an empty dim may sit beside huge
+     * ones, so check for it before multiplying. */
+    for (int d = 0; d < ndim; d++)
+        if (shape[d] == 0)
+            return 0;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
         n *= shape[d];
@@ -24,7 +29,10 @@ void dl_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
     int64_t s = 1;
     for (int d = ndim - 1; d >= 0; d--) {
         stride[d] = s;
-        s *= shape[d] > 0 ? shape[d] : 1;
+        /* Only an empty tensor (whose strides are never used) can have
+         * sizes whose product overflows. */
+        if (__builtin_mul_overflow(s, shape[d] > 0 ? shape[d] : 1, &s))
+            s = 1;
     }
 }
 
@@ -355,7 +363,7 @@ dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src)
         dl_shape_string(dst, ds, sizeof ds);
         dl_shape_string(src, ss, sizeof ss);
         st = dl_fail(DL_ERR_SHAPE,
-                     "bad argument #1 to 'copy_' (expected a shape that broadcasts to %s, got %s)",
+                     "bad argument #2 to 'copy_' (expected a shape that broadcasts to %s, got %s)",
                      ds, ss);
     } else {
         const dl_tensor *ops[2] = {dst, expanded};
