@@ -1,14 +1,17 @@
 /*
- * conv.c -- 2-D convolution as im2col + one sgemm for the whole batch.
+ * conv.c -- 2-D convolution as im2col + sgemm, a chunk of images at a time.
  *
- * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw,
- * col (K, N*L) from im2col with L = Ho*Wo:
- *   forward:  Y (O, N*L) = Wm @ col   then rearranged to (N, O, Ho, Wo) + b
- *   backward: G (O, N*L) = g rearranged
+ * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw.
+ * For each chunk of n images, col (K, n*L) from im2col with L = Ho*Wo:
+ *   forward:  Y (O, n*L) = Wm @ col   then rearranged to (n, O, Ho, Wo) + b
+ *   backward: G (O, n*L) = g rearranged
  *             dWm += G @ col^T        (sgemm straight into weight.grad)
  *             dcol = Wm^T @ G,  dx = col2im(dcol)
- *             db  += sum of G over N*L
- * col is kept from the forward pass for dW.
+ *             db  += sum of G over n*L
+ * Chunks are sized so that col stays near CHUNK_BYTES: unfolding the whole
+ * batch at once writes tens of megabytes that no cache holds, and the
+ * layer becomes memory-bound. Backward unfolds x again rather than keeping
+ * every chunk's col.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -17,6 +20,16 @@
 #include "../autograd.h"
 #include "../internal.h"
 #include "window.h"
+
+#define CHUNK_BYTES ((int64_t)2 << 20)
+
+/* Images per chunk for a col of k rows and l columns per image. */
+static int64_t chunk_images(int64_t n, int64_t k, int64_t l)
+{
+    int64_t per_image = k * l * (int64_t)sizeof(float);
+    int64_t chunk = per_image > 0 ? CHUNK_BYTES / per_image : n;
+    return chunk < 1 ? 1 : chunk > n ? n : chunk;
+}
 
 /* y (n, o, l) <-> m (o, n*l): the layout sgemm produces and the image one. */
 static void batch_to_channels(const float *restrict y, int64_t n, int64_t o, int64_t l,
@@ -54,54 +67,74 @@ static void geometry_from_node(const dl_node *node, dl_conv_geometry *g)
     g->wo = node->integer[7];
 }
 
+/* The backward pass of one chunk of `n` images starting at image `first`:
+ * leaves g of these images rearranged in gm (O, n*L), accumulates dW (beta
+ * 0 when it holds no data yet) and writes these images' dx when dx is not
+ * NULL. */
+static void conv2d_backward_chunk(const dl_tensor *x, const dl_tensor *w, const float *g,
+                                  const dl_conv_geometry *geo, int64_t first, int64_t n,
+                                  float *col, float *gm, float *dw, float beta, float *dx)
+{
+    int64_t c = x->shape[1], h = x->shape[2], wd = x->shape[3], o = w->shape[0];
+    int64_t k = c * geo->kh * geo->kw, l = geo->ho * geo->wo;
+    batch_to_channels(g + first * o * l, n, o, l, gm);
+    kernel_im2col(dl_data(x) + first * c * h * wd, n, c, h, wd, geo, col);
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)o, (int)k, (int)(n * l), 1.0f,
+                    gm, (int)(n * l), col, (int)(n * l), beta, dw, (int)k);
+    if (dx) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)(n * l), (int)o, 1.0f,
+                    dl_data(w), (int)k, gm, (int)(n * l), 0.0f, col, (int)(n * l));
+        kernel_col2im(col, n, c, h, wd, geo, dx + first * c * h * wd);
+    }
+}
+
 static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
-    const dl_tensor *col = dl_saved(node, 0), *w = dl_saved(node, 1);
-    if (!col || !w)
+    const dl_tensor *x = dl_saved(node, 0), *w = dl_saved(node, 1);
+    if (!x || !w)
         return DL_ERR_ARGUMENT;
-    dl_tensor *x = node->inputs[0], *bias = node->ninputs > 2 ? node->inputs[2] : NULL;
+    dl_tensor *bias = node->ninputs > 2 ? node->inputs[2] : NULL;
     dl_conv_geometry geo;
     geometry_from_node(node, &geo);
-    int64_t n = x->shape[0], c = x->shape[1], o = w->shape[0];
-    int64_t k = c * geo.kh * geo.kw, l = geo.ho * geo.wo;
-    dl_tensor *gc, *gm;
-    dl_status st = dl_contiguous(g, &gc);
-    if (st != DL_OK)
-        return st;
-    if ((st = dl_empty("conv2d", 2, (const int64_t[]){o, n * l}, &gm)) != DL_OK) {
-        dl_release(gc);
-        return st;
-    }
-    batch_to_channels(dl_data(gc), n, o, l, dl_data(gm));
-    dl_release(gc);
-    const float *G = dl_data(gm);
-    dl_tensor *dw, *db;
-    float beta;
-    if ((st = dl_grad_target(node->inputs[1], &dw, &beta)) == DL_OK && dw)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)o, (int)k, (int)(n * l), 1.0f,
-                    G, (int)(n * l), dl_data(col), (int)(n * l), beta, dl_data(dw), (int)k);
-    if (st == DL_OK && bias && (st = dl_grad_target(bias, &db, &beta)) == DL_OK && db) {
-        float *dbv = dl_data(db);
-        for (int64_t ch = 0; ch < o; ch++) {
-            double s = 0;
-            for (int64_t i = 0; i < n * l; i++)
-                s += G[ch * n * l + i];
-            dbv[ch] = beta == 0.0f ? (float)s : dbv[ch] + (float)s;
-        }
-    }
-    if (st == DL_OK && x->requires_grad) {
-        dl_tensor *dcol, *dx;
-        if ((st = dl_empty("conv2d", 2, (const int64_t[]){k, n * l}, &dcol)) == DL_OK) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)(n * l), (int)o,
-                        1.0f, dl_data(w), (int)k, G, (int)(n * l), 0.0f, dl_data(dcol),
-                        (int)(n * l));
-            if ((st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK) {
-                kernel_col2im(dl_data(dcol), n, c, x->shape[2], x->shape[3], &geo, dl_data(dx));
-                st = dl_accumulate_grad(x, dx);
+    int64_t n = x->shape[0], o = w->shape[0];
+    int64_t k = x->shape[1] * geo.kh * geo.kw, l = geo.ho * geo.wo;
+    int64_t chunk = chunk_images(n, k, l);
+    dl_tensor *gc = NULL, *col = NULL, *gm = NULL, *dw = NULL, *db = NULL, *dx = NULL;
+    float beta_w = 0, beta_b = 0;
+    dl_status st;
+    if ((st = dl_contiguous(g, &gc)) == DL_OK &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){k, chunk * l}, &col)) == DL_OK &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){o, chunk * l}, &gm)) == DL_OK &&
+        (st = dl_grad_target(node->inputs[1], &dw, &beta_w)) == DL_OK &&
+        (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
+        (!node->inputs[0]->requires_grad ||
+         (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK)) {
+        for (int64_t first = 0; first < n; first += chunk) {
+            int64_t count = first + chunk <= n ? chunk : n - first;
+            bool later = first > 0;
+            conv2d_backward_chunk(x, w, dl_data(gc), &geo, first, count, dl_data(col),
+                                  dl_data(gm), dw ? dl_data(dw) : NULL, later ? 1.0f : beta_w,
+                                  dx ? dl_data(dx) : NULL);
+            if (db) {
+                float *dbv = dl_data(db);
+                const float *G = dl_data(gm);
+                for (int64_t ch = 0; ch < o; ch++) {
+                    double s = 0;
+                    for (int64_t i = 0; i < count * l; i++)
+                        s += G[ch * count * l + i];
+                    dbv[ch] = (later || beta_b != 0.0f) ? dbv[ch] + (float)s : (float)s;
+                }
             }
-            dl_release(dcol);
+        }
+        if (dx) {
+            st = dl_accumulate_grad(node->inputs[0], dx);
+            dx = NULL;
         }
     }
+    dl_release(dx);
+    dl_release(gc);
+    dl_release(col);
     dl_release(gm);
     return st;
 }
@@ -137,20 +170,25 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
     dl_status st = check_conv(x, weight, bias);
     if (st != DL_OK || (st = dl_window_geometry("conv2d", x, kernel, stride, padding, &geo)) != DL_OK)
         return st;
-    int64_t n = x->shape[0], c = x->shape[1], o = weight->shape[0];
-    int64_t k = c * geo.kh * geo.kw, l = geo.ho * geo.wo;
+    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], wd = x->shape[3];
+    int64_t o = weight->shape[0], k = c * geo.kh * geo.kw, l = geo.ho * geo.wo;
+    int64_t chunk = chunk_images(n, k, l);
     dl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *col = NULL, *ym = NULL, *result = NULL;
     if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_contiguous(weight, &wc)) == DL_OK &&
         (!bias || (st = dl_contiguous(bias, &bc)) == DL_OK) &&
-        (st = dl_empty("conv2d", 2, (const int64_t[]){k, n * l}, &col)) == DL_OK &&
-        (st = dl_empty("conv2d", 2, (const int64_t[]){o, n * l}, &ym)) == DL_OK &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){k, chunk * l}, &col)) == DL_OK &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){o, chunk * l}, &ym)) == DL_OK &&
         (st = dl_empty("conv2d", 4, (const int64_t[]){n, o, geo.ho, geo.wo}, &result)) == DL_OK) {
-        kernel_im2col(dl_data(xc), n, c, x->shape[2], x->shape[3], &geo, dl_data(col));
-        if (n * l > 0 && o > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)(n * l), (int)k,
-                        1.0f, dl_data(wc), (int)k, dl_data(col), (int)(n * l), 0.0f, dl_data(ym),
-                        (int)(n * l));
-        channels_to_batch(dl_data(ym), n, o, l, bc ? dl_data(bc) : NULL, dl_data(result));
+        for (int64_t first = 0; first < n; first += chunk) {
+            int64_t count = first + chunk <= n ? chunk : n - first;
+            kernel_im2col(dl_data(xc) + first * c * h * wd, count, c, h, wd, &geo, dl_data(col));
+            if (count * l > 0 && o > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)(count * l),
+                            (int)k, 1.0f, dl_data(wc), (int)k, dl_data(col), (int)(count * l),
+                            0.0f, dl_data(ym), (int)(count * l));
+            channels_to_batch(dl_data(ym), count, o, l, bc ? dl_data(bc) : NULL,
+                              dl_data(result) + first * o * l);
+        }
     }
     const dl_tensor *inputs[3] = {x, weight, bias};
     int ninputs = bias ? 3 : 2;
@@ -159,7 +197,7 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
         if (node) {
             int64_t params[8] = {geo.kh, geo.kw, geo.sh, geo.sw, geo.ph, geo.pw, geo.ho, geo.wo};
             memcpy(node->integer, params, sizeof params);
-            dl_save(node, col);
+            dl_save(node, xc);
             dl_save(node, wc);
         } else {
             st = DL_ERR_MEMORY;
