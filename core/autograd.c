@@ -296,13 +296,15 @@ dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
                        "bad argument #1 to 'backward' (its graph was freed by an earlier "
                        "backward; compute the result again)");
     char shape[64];
-    dl_shape_string(root, shape, sizeof shape);
-    if (!grad && dl_numel(root) != 1)
+    if (!grad && dl_numel(root) != 1) {
+        dl_shape_string(root, shape, sizeof shape);
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #1 to 'backward' (expected a scalar loss, got shape %s; "
                        "or pass a gradient)", shape);
+    }
     if (grad && !same_shape(grad, root->ndim, root->shape)) {
         char gs[64];
+        dl_shape_string(root, shape, sizeof shape);
         dl_shape_string(grad, gs, sizeof gs);
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #2 to 'backward' (expected a gradient of shape %s, got %s)",

@@ -151,6 +151,24 @@ static void binary_grad_row(int64_t n, float *const *ptr, const int64_t *stride,
               ptr[0]);
 }
 
+/* True when the operand walks the output's elements in order (stride 1
+ * through a contiguous layout), step 1, or is one repeated value (a
+ * scalar), step 0. */
+static bool flat_step(const operand *o, const dl_tensor *out, int64_t *step)
+{
+    bool repeated = true, in_order = true;
+    int64_t expected = 1;
+    for (int d = out->ndim - 1; d >= 0; d--) {
+        if (out->shape[d] == 1)
+            continue;
+        repeated = repeated && o->stride[d] == 0;
+        in_order = in_order && o->stride[d] == expected;
+        expected *= out->shape[d];
+    }
+    *step = repeated ? 0 : 1;
+    return repeated || in_order;
+}
+
 /* dL/d(operand `which`) in the output's shape, from the gradient kernels. */
 static dl_status binary_operand_grad(dl_binary_op op, int which, const dl_tensor *out,
                                      const dl_tensor *g, operand a, operand b,
@@ -159,6 +177,14 @@ static dl_status binary_operand_grad(dl_binary_op op, int which, const dl_tensor
     dl_status st = dl_empty(binary_names[op], out->ndim, out->shape, grad);
     if (st != DL_OK)
         return st;
+    dl_binary_grad_kernel kernel = dl_binary_grad_kernels[op][which];
+    int64_t step_a, step_b;
+    if (dl_is_contiguous(out) && dl_is_contiguous(g) && flat_step(&a, out, &step_a) &&
+        flat_step(&b, out, &step_b)) {
+        kernel(dl_numel(out), dl_data(g), 1, a.base, step_a, b.base, step_b, dl_data(out), 1,
+               dl_data(*grad));
+        return DL_OK;
+    }
     dl_walk w = {.ndim = out->ndim, .nops = 5};
     memcpy(w.shape, out->shape, sizeof w.shape);
     w.base[0] = dl_data(*grad);
@@ -172,7 +198,7 @@ static dl_status binary_operand_grad(dl_binary_op op, int which, const dl_tensor
     memcpy(w.stride[3], b.stride, sizeof w.stride[3]);
     memcpy(w.stride[4], out->stride, sizeof w.stride[4]);
     dl_walk_coalesce(&w);
-    grad_context ctx = {dl_binary_grad_kernels[op][which]};
+    grad_context ctx = {kernel};
     dl_walk_rows(&w, binary_grad_row, &ctx);
     return DL_OK;
 }

@@ -23,31 +23,40 @@ static double strided_sum(int64_t n, const float *x, int64_t stride)
     return s;
 }
 
-/* Sum of n contiguous values (squared deviations from `mean` when
- * `squares`), split into pieces summed in parallel and combined in order. */
+/* Sum of n contiguous values, or of their squared deviations from `mean`. */
+static double piece_sum(int64_t n, const float *x, bool squares, double mean)
+{
+    double s = 0;
+    if (squares) {
+        #pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < n; k++) {
+            double d = x[k] - mean;
+            s += d * d;
+        }
+    } else {
+        #pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < n; k++)
+            s += x[k];
+    }
+    return s;
+}
+
+/* piece_sum of a long row, split into pieces summed in parallel and
+ * combined in order. Short rows skip the thread team entirely: starting
+ * one costs more than summing a few thousand floats. */
 static double long_sum(int64_t n, const float *x, bool squares, double mean)
 {
     int64_t piece = n / MAX_PIECES + 1;
     if (piece < MIN_PIECE)
         piece = MIN_PIECE;
     int64_t pieces = (n + piece - 1) / piece;
+    if (pieces <= 1)
+        return piece_sum(n, x, squares, mean);
     double partial[MAX_PIECES + 1];
-    #pragma omp parallel for schedule(static) if (pieces > 1)
+    #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < pieces; p++) {
         int64_t from = p * piece, to = from + piece < n ? from + piece : n;
-        double s = 0;
-        if (squares) {
-            #pragma omp simd reduction(+ : s)
-            for (int64_t k = from; k < to; k++) {
-                double d = x[k] - mean;
-                s += d * d;
-            }
-        } else {
-            #pragma omp simd reduction(+ : s)
-            for (int64_t k = from; k < to; k++)
-                s += x[k];
-        }
-        partial[p] = s;
+        partial[p] = piece_sum(to - from, x + from, squares, mean);
     }
     double total = 0;
     for (int64_t p = 0; p < pieces; p++)
@@ -124,7 +133,12 @@ void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
         return;
     }
     int64_t results = outer * inner;
-    #pragma omp parallel for schedule(static) if (results * n > 65536 && results > 1)
+    if (results * n <= 65536) {
+        for (int64_t r = 0; r < results; r++)
+            out[r] = reduce_one(op, n, x + (r / inner) * n * inner + r % inner, inner, correction);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < results; r++) {
         int64_t o = r / inner, j = r % inner;
         out[r] = reduce_one(op, n, x + o * n * inner + j, inner, correction);
