@@ -40,16 +40,25 @@ dl_status dl_sgd_step(dl_tensor *param, dl_tensor *velocity, const dl_sgd_option
     dl_status st = check_step("sgd", param, &velocity, momentum ? 1 : 0, &g);
     if (st != DL_OK || !g)
         return st;
-    float *p = dl_data(param), *buf = momentum ? dl_data(velocity) : NULL;
+    float *restrict p = dl_data(param);
     int64_t n = dl_numel(param);
-    #pragma omp parallel for schedule(static) if (n > DL_PARALLEL_THRESHOLD)
-    for (int64_t i = 0; i < n; i++) {
-        float d = g[i] + o->weight_decay * p[i];
-        if (momentum) {
-            buf[i] = first_step ? d : o->momentum * buf[i] + (1.0f - o->dampening) * d;
-            d = o->nesterov ? d + o->momentum * buf[i] : buf[i];
+    const float lr = o->lr, wd = o->weight_decay, mu = o->momentum;
+    const float keep = 1.0f - o->dampening;
+    /* One branch-free loop per case, so that each vectorises. */
+    if (!momentum) {
+        #pragma omp parallel for simd schedule(static) if (n > DL_PARALLEL_THRESHOLD)
+        for (int64_t i = 0; i < n; i++)
+            p[i] -= lr * (g[i] + wd * p[i]);
+    } else {
+        float *restrict buf = dl_data(velocity);
+        const float first = first_step ? 1.0f : 0.0f, nesterov = o->nesterov ? 1.0f : 0.0f;
+        #pragma omp parallel for simd schedule(static) if (n > DL_PARALLEL_THRESHOLD)
+        for (int64_t i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            float v = first * d + (1.0f - first) * (mu * buf[i] + keep * d);
+            buf[i] = v;
+            p[i] -= lr * (nesterov * (d + mu * v) + (1.0f - nesterov) * v);
         }
-        p[i] -= o->lr * d;
     }
     dl_bump_version(param);
     return DL_OK;
