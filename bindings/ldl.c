@@ -139,5 +139,6 @@ int luaopen_dl(lua_State *L)
     lua_pop(L, 1);
     require_into(L, dl, "dl.nn", "nn");
     require_into(L, dl, "dl.optim", "optim");
+    ldl_open_plot(L, dl);
     return 1;
 }
