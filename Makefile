@@ -5,13 +5,14 @@
 #   make test       install missing system packages, build, run every suite
 #   make test SAN=1 the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      performance table, PyTorch measured in the same run
+#   make fuzz       libFuzzer runs of the data readers (FUZZ_TIME=60 s each)
 #   make install PREFIX=/usr/local
 #
 # Sources are found by wildcard: a new .c file in core/, core/kernels/,
 # bindings/ or repl/ is built without touching this file.
 
 PREFIX  ?= /usr/local
-PKGS    := lua5.4 readline openblas
+PKGS    := lua5.4 readline openblas zlib stb
 CC      ?= cc
 
 ifeq ($(SAN),1)
@@ -34,7 +35,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibinding
 LDFLAGS += $(OPT) -fopenmp
 LDLIBS  += $(PKG_LIBS) -lmvec -lm
 
-CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c)
+CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c core/io/*.c)
 BINDINGS_SRC := $(wildcard bindings/*.c)
 REPL_SRC     := $(wildcard repl/*.c)
 LUA_MODULES  := $(sort $(wildcard bindings/lua/dl/*.lua))
@@ -43,7 +44,7 @@ CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/%.o)
 BINDINGS_OBJ := $(BINDINGS_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lua_modules.o
 REPL_OBJ     := $(REPL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test bench deps install clean
+.PHONY: all run test bench deps install clean fuzz
 
 all: $(BUILD)/dlrepl $(BUILD)/dl.so $(BUILD)/libdlcore.a
 
@@ -89,6 +90,34 @@ install: all
 	install -m 755 $(BUILD)/dlrepl $(DESTDIR)$(PREFIX)/bin/dlrepl
 	install -m 644 $(BUILD)/dl.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/dl.so
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/dlrepl/
+
+# ---- fuzzing: clang's libFuzzer on the CSV, IDX and image readers ----------
+# The readers (and stb_image, from Debian's header) are rebuilt with the
+# fuzzer's coverage and ASan + UBSan; the rest of the core is the normal
+# build. tests/fuzz/run runs each target FUZZ_TIME seconds from its seed
+# corpus tests/fuzz/corpus_*; new inputs and findings go to build/fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Icore $(shell pkg-config --cflags zlib stb) \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_IO_OBJ  := $(patsubst %,build/fuzz/io/%.o,source csv csv_lex csv_number strset idx image_check \
+                image image_resize) build/fuzz/stb_image_impl.o
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/io/%.o: core/io/%.c $(wildcard core/io/*.h) core/dl.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/stb_image_impl.o: tests/fuzz/stb_image_impl.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -w -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_IO_OBJ) $(BUILD)/libdlcore.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ \
+	    $(filter-out -llua5.4 -lreadline -lstb,$(LDLIBS)) -lgomp
+
+fuzz: $(FUZZ_TARGETS)
+	@tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build

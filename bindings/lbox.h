@@ -143,4 +143,8 @@ void ldl_open_nn(lua_State *L);
  * the embedded modules are registered. */
 void ldl_open_plot(lua_State *L, int dl);
 
+/* dl.data (ldata.c): registers the readers as "dl.readers" and sets dl.data
+ * from the embedded module dl.data, so it runs after they are registered. */
+void ldl_open_data(lua_State *L, int dl);
+
 #endif

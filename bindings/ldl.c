@@ -140,5 +140,6 @@ int luaopen_dl(lua_State *L)
     require_into(L, dl, "dl.nn", "nn");
     require_into(L, dl, "dl.optim", "optim");
     ldl_open_plot(L, dl);
+    ldl_open_data(L, dl);
     return 1;
 }

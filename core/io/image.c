@@ -5,8 +5,8 @@
  * The format is recognised by its signature before stb_image sees the
  * bytes, so only the four decoders we promise ever run (stb_image would
  * also try TGA, which has no signature, on anything). The size is checked
- * with stbi_info before pixels are allocated. JPEG files are first checked
- * by jpeg_check.c for what stb_image 2.27 (Debian 12's) does not check.
+ * with stbi_info before pixels are allocated. image_check.c first checks
+ * what stb_image 2.27 (Debian 12's) does not.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -33,11 +33,20 @@ static const char *format_of(const unsigned char *p, size_t n)
     return NULL;
 }
 
+/* "name: corrupt PNG image (reason)", with stb_image's reason unless it is
+ * left over from its probes for other formats (it tries JPEG first, so a
+ * PNG that fails silently would read "no SOI"). */
 static dl_status corrupt(const char *name, const char *format)
 {
+    static const char *const probes[] = {"no SOI", "bad png sig", "not GIF", "not BMP",
+                                         "bad format", NULL};
     const char *why = stbi_failure_reason();
-    return dl_fail(DL_ERR_ARGUMENT, "%s: corrupt %s image (%s)", name, format,
-                   why ? why : "cannot decode");
+    for (const char *const *p = probes; why != NULL && *p != NULL; p++)
+        if (strcmp(why, *p) == 0)
+            why = NULL;
+    if (why == NULL || why[0] == '\0')
+        return dl_fail(DL_ERR_ARGUMENT, "%s: corrupt %s image", name, format);
+    return dl_fail(DL_ERR_ARGUMENT, "%s: corrupt %s image (%s)", name, format, why);
 }
 
 dl_status dl_image_decode(const char *name, const void *data, size_t size, int channels,
@@ -51,7 +60,7 @@ dl_status dl_image_decode(const char *name, const void *data, size_t size, int c
                        name);
     if (size > INT_MAX)
         return dl_fail(DL_ERR_ARGUMENT, "%s: %zu bytes is too large for an image", name, size);
-    if (strcmp(format, "JPEG") == 0 && dl_jpeg_check(name, data, size) != DL_OK)
+    if (dl_image_check(name, format, data, size) != DL_OK)
         return DL_ERR_ARGUMENT;
     int w, h, stored;
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &stored))

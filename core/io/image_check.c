@@ -1,8 +1,9 @@
 /*
- * jpeg_check.c -- a walk over a JPEG file's markers that refuses what
- * stb_image 2.27 (Debian 12's libstb) would decode out of bounds.
+ * image_check.c -- structural checks of image files before stb_image
+ * decodes them, for what stb_image 2.27 (Debian 12's libstb) does not
+ * check. Each was found by tests/fuzz/fuzz_image or by truncating files.
  *
- * Two things stb_image trusts, both found by tests/fuzz/fuzz_image:
+ * JPEG. Two things stb_image trusts:
  *  - the code counts of a Huffman table (DHT segment): a table whose 16
  *    counts add up to more than 256 makes it write past its 257-entry size
  *    list and 256-entry value list (checked upstream since 2.28);
@@ -10,7 +11,6 @@
  *    undefined one is uninitialised heap memory, which trips an assertion
  *    (Debian's libstb keeps them, so the process aborts) or sends its fast
  *    lookup tables out of bounds.
- *
  * The walk must see every DHT that stb_image could act on, so it reads
  * the file as loosely as stb_image does: between segments, and through the
  * entropy-coded data of a scan, it moves a byte at a time looking for 0xFF
@@ -18,8 +18,18 @@
  * is stepped over by that length, as stb_image consumes it; bytes past the
  * end read as zero, as stbi__get8 returns them. It may look at more than
  * stb_image would (a valid file never has 0xFF 0xC4 in scan data), never
- * at less. Everything else is left for stb_image to report.
+ * at less.
+ *
+ * BMP and GIF. stb_image decodes a truncated file as if the missing bytes
+ * were zeros, without an error: a 146-byte BMP can claim 30 million
+ * pixels. An uncompressed BMP must hold the pixel rows its header
+ * promises; the first frame of a GIF must end inside the file.
+ *
+ * PNG. stb_image does refuse a truncated PNG, but names a half-read chunk
+ * ("IDA"); the chunks up to IEND must lie inside the file.
  */
+#include <string.h>
+
 #include "io_internal.h"
 
 #define MARKER_DHT 0xC4
@@ -86,7 +96,7 @@ static dl_status check_scan(const walk *w, size_t start)
     return DL_OK;
 }
 
-dl_status dl_jpeg_check(const char *name, const uint8_t *data, size_t size)
+static dl_status check_jpeg(const char *name, const uint8_t *data, size_t size)
 {
     walk w = {.name = name, .data = data, .size = size};
     size_t i = 2;                                  /* after SOI */
@@ -116,5 +126,124 @@ dl_status dl_jpeg_check(const char *name, const uint8_t *data, size_t size)
             return status;
         i = length >= 2 ? i + length : at + 2;
     }
+    return DL_OK;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t le16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+/* An uncompressed BMP must hold offset + stride * height bytes. */
+static dl_status check_bmp(const char *name, const uint8_t *data, size_t size)
+{
+    if (size < 30)
+        return DL_OK;                              /* stb_image reports it */
+    uint32_t offset = le32(data + 10), header = le32(data + 14);
+    uint64_t width, height, bits, compression = 0;
+    if (header == 12) {                            /* OS/2 core header */
+        width = le16(data + 18);
+        height = le16(data + 20);
+        bits = le16(data + 24);
+    } else {
+        if (size < 34)
+            return DL_OK;
+        int32_t h = (int32_t)le32(data + 22);
+        width = le32(data + 18);
+        height = h < 0 ? -(int64_t)h : h;
+        bits = le16(data + 28);
+        compression = le32(data + 30);
+    }
+    if (compression == 1 || compression == 2)
+        return DL_OK;        /* stb_image refuses RLE, and reads any other as raw */
+    uint64_t stride = (width * bits + 31) / 32 * 4;
+    uint64_t need = offset + stride * height;
+    if (width > 1u << 24 || height > 1u << 24 || need <= size)
+        return DL_OK;                              /* huge sizes are refused later */
+    return dl_fail(DL_ERR_ARGUMENT, "%s: truncated BMP image (%llux%llu pixels need %llu "
+                   "bytes, the file has %zu)", name, (unsigned long long)width,
+                   (unsigned long long)height, (unsigned long long)need, size);
+}
+
+/* Steps over a chain of GIF sub-blocks starting at *i; false when the
+ * chain runs past the end. */
+static bool skip_sub_blocks(const uint8_t *data, size_t size, size_t *i)
+{
+    while (*i < size) {
+        size_t n = data[(*i)++];
+        if (n == 0)
+            return true;
+        *i += n;
+    }
+    return false;
+}
+
+/* The blocks before the first frame, and that frame, must end in the file. */
+static dl_status check_gif(const char *name, const uint8_t *data, size_t size)
+{
+    size_t i = 13;                                 /* header and screen descriptor */
+    if (size < i)
+        return DL_OK;
+    if (data[10] & 0x80)
+        i += (size_t)3 << ((data[10] & 7) + 1);    /* global colour table */
+    while (i < size) {
+        uint8_t block = data[i++];
+        if (block == 0x21) {                       /* extension: label, sub-blocks */
+            i++;
+            if (!skip_sub_blocks(data, size, &i))
+                break;
+        } else if (block == 0x2C) {                /* the first frame */
+            i += 9;
+            if (i <= size && data[i - 1] & 0x80)
+                i += (size_t)3 << ((data[i - 1] & 7) + 1);
+            i++;                                   /* LZW code size */
+            if (skip_sub_blocks(data, size, &i))
+                return DL_OK;
+            break;
+        } else {
+            return DL_OK;                          /* stb_image reports it */
+        }
+    }
+    return dl_fail(DL_ERR_ARGUMENT, "%s: truncated GIF image (its first frame does not end "
+                   "in the file's %zu bytes)", name, size);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Every chunk (length, type, data, CRC) up to IEND must be in the file. */
+static dl_status check_png(const char *name, const uint8_t *data, size_t size)
+{
+    size_t i = 8;                                  /* after the signature */
+    while (i + 8 <= size) {
+        uint64_t end = (uint64_t)i + 12 + be32(data + i);
+        if (end > size)
+            break;
+        if (memcmp(data + i + 4, "IEND", 4) == 0)
+            return DL_OK;
+        i = (size_t)end;
+    }
+    return dl_fail(DL_ERR_ARGUMENT, "%s: truncated PNG image (the chunk at byte %zu does "
+                   "not end in the file's %zu bytes)", name, i, size);
+}
+
+dl_status dl_image_check(const char *name, const char *format, const uint8_t *data,
+                         size_t size)
+{
+    if (strcmp(format, "JPEG") == 0)
+        return check_jpeg(name, data, size);
+    if (strcmp(format, "BMP") == 0)
+        return check_bmp(name, data, size);
+    if (strcmp(format, "GIF") == 0)
+        return check_gif(name, data, size);
+    if (strcmp(format, "PNG") == 0)
+        return check_png(name, data, size);
     return DL_OK;
 }

@@ -86,11 +86,14 @@ dl_status dl_strset_ranks(const dl_strset *set, int *rank);
 /* Frees the strings and the table, and zeroes the set. */
 void dl_strset_free(dl_strset *set);
 
-/* ---- JPEG structure (jpeg_check.c) ----------------------------------------- */
+/* ---- image structure (image_check.c) --------------------------------------- */
 
-/* Walks the marker segments of a JPEG file and checks what stb_image 2.27
- * trusts: every Huffman table (DHT) holds at most 256 codes. Error: "name:
- * byte N: corrupt JPEG image (...)". */
-dl_status dl_jpeg_check(const char *name, const uint8_t *data, size_t size);
+/* Checks what stb_image 2.27 does not before it decodes: JPEG Huffman
+ * tables (at most 256 codes, defined before a scan uses them), and that a
+ * BMP or GIF is not truncated. `format` is "PNG", "JPEG", "BMP" or "GIF".
+ * Error: "name: byte N: corrupt JPEG image (...)", "name: truncated BMP
+ * image (...)". */
+dl_status dl_image_check(const char *name, const char *format, const uint8_t *data,
+                         size_t size);
 
 #endif
