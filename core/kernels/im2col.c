@@ -10,6 +10,21 @@
 
 #include "kernels.h"
 
+/* Output columns [lo, hi) of a row whose input column ow*sw - pw + kj falls
+ * inside 0..w-1; the others read the zero padding. */
+static void valid_columns(const dl_conv_geometry *g, int64_t w, int64_t kj, int64_t *lo,
+                          int64_t *hi)
+{
+    int64_t first = g->pw - kj;                       /* ow*sw >= first */
+    int64_t last = w + g->pw - kj;                    /* ow*sw < last */
+    *lo = first <= 0 ? 0 : (first + g->sw - 1) / g->sw;
+    *hi = last <= 0 ? 0 : (last + g->sw - 1) / g->sw;
+    if (*hi > g->wo)
+        *hi = g->wo;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
 void kernel_im2col(const float *restrict x, int64_t n, int64_t c, int64_t h, int64_t w,
                    const dl_conv_geometry *g, float *restrict col)
 {
@@ -24,13 +39,21 @@ void kernel_im2col(const float *restrict x, int64_t n, int64_t c, int64_t h, int
                 int64_t ih = oh * g->sh - g->ph + ki;
                 float *out_row = dst + img * l + oh * g->wo;
                 if (ih < 0 || ih >= h) {
-                    memset(out_row, 0, (size_t)g->wo * sizeof(float));
+                    for (int64_t ow = 0; ow < g->wo; ow++)
+                        out_row[ow] = 0.0f;
                     continue;
                 }
-                for (int64_t ow = 0; ow < g->wo; ow++) {
-                    int64_t iw = ow * g->sw - g->pw + kj;
-                    out_row[ow] = iw >= 0 && iw < w ? plane[ih * w + iw] : 0.0f;
-                }
+                int64_t lo, hi;
+                valid_columns(g, w, kj, &lo, &hi);
+                /* Rows are short (a few dozen floats): plain loops beat
+                 * memset/memcpy calls here. */
+                int64_t base = ih * w - g->pw + kj;      /* input of ow: base + ow*sw */
+                for (int64_t ow = 0; ow < lo; ow++)
+                    out_row[ow] = 0.0f;
+                for (int64_t ow = lo; ow < hi; ow++)
+                    out_row[ow] = plane[base + ow * g->sw];
+                for (int64_t ow = hi; ow < g->wo; ow++)
+                    out_row[ow] = 0.0f;
             }
         }
     }
@@ -54,10 +77,15 @@ void kernel_col2im(const float *restrict col, int64_t n, int64_t c, int64_t h, i
                         if (ih < 0 || ih >= h)
                             continue;
                         const float *in_row = src + img * l + oh * g->wo;
-                        for (int64_t ow = 0; ow < g->wo; ow++) {
-                            int64_t iw = ow * g->sw - g->pw + kj;
-                            if (iw >= 0 && iw < w)
-                                plane[ih * w + iw] += in_row[ow];
+                        int64_t base = ih * w - g->pw + kj, lo, hi;
+                        valid_columns(g, w, kj, &lo, &hi);
+                        if (g->sw == 1) {
+                            #pragma omp simd
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                plane[base + ow] += in_row[ow];
+                        } else {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                plane[base + ow * g->sw] += in_row[ow];
                         }
                     }
                 }

@@ -6,7 +6,6 @@
  * Average pooling divides by the full window, padding included (PyTorch's
  * default count_include_pad=True); backward spreads g / (kh*kw) back.
  */
-#include <math.h>
 #include <string.h>
 
 #include "../autograd.h"
@@ -85,31 +84,29 @@ dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int strid
         #pragma omp parallel for schedule(static) if (planes * l > 16384)
         for (int64_t p = 0; p < planes; p++) {
             const float *plane = xv + p * h * w;
-            for (int64_t oh = 0; oh < geo.ho; oh++)
+            for (int64_t oh = 0; oh < geo.ho; oh++) {
+                /* the window clipped to the image: rows i0..i1, columns j0..j1 */
+                int64_t i0 = oh * geo.sh - geo.ph, i1 = i0 + geo.kh;
+                i0 = i0 < 0 ? 0 : i0;
+                i1 = i1 > h ? h : i1;
                 for (int64_t ow = 0; ow < geo.wo; ow++) {
-                    float best = -INFINITY;
-                    int64_t at = -1;
-                    for (int64_t ki = 0; ki < geo.kh; ki++) {
-                        int64_t ih = oh * geo.sh - geo.ph + ki;
-                        if (ih < 0 || ih >= h)
-                            continue;
-                        for (int64_t kj = 0; kj < geo.kw; kj++) {
-                            int64_t iw = ow * geo.sw - geo.pw + kj;
-                            if (iw < 0 || iw >= w)
-                                continue;
-                            float v = plane[ih * w + iw];
-                            if (v > best || at < 0 || isnan(v)) {
+                    int64_t j0 = ow * geo.sw - geo.pw, j1 = j0 + geo.kw;
+                    j0 = j0 < 0 ? 0 : j0;
+                    j1 = j1 > w ? w : j1;
+                    int64_t at = i0 * w + j0;
+                    float best = plane[at];
+                    for (int64_t i = i0; i < i1; i++)
+                        for (int64_t j = j0; j < j1; j++) {
+                            float v = plane[i * w + j];
+                            if (v > best || (v != v && best == best)) {   /* the first NaN wins */
                                 best = v;
-                                at = ih * w + iw;
-                                if (isnan(v))
-                                    goto done;
+                                at = i * w + j;
                             }
                         }
-                    }
-                done:
                     yv[p * l + oh * geo.wo + ow] = best;
                     wv[p * l + oh * geo.wo + ow] = (float)at;
                 }
+            }
         }
     }
     dl_release(xc);
