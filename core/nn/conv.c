@@ -55,18 +55,6 @@ static void channels_to_batch(const float *restrict m, int64_t n, int64_t o, int
         }
 }
 
-static void geometry_from_node(const dl_node *node, dl_conv_geometry *g)
-{
-    g->kh = node->integer[0];
-    g->kw = node->integer[1];
-    g->sh = node->integer[2];
-    g->sw = node->integer[3];
-    g->ph = node->integer[4];
-    g->pw = node->integer[5];
-    g->ho = node->integer[6];
-    g->wo = node->integer[7];
-}
-
 /* The backward pass of one chunk of `n` images starting at image `first`:
  * leaves g of these images rearranged in gm (O, n*L), accumulates dW (beta
  * 0 when it holds no data yet) and writes these images' dx when dx is not
@@ -96,7 +84,7 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
         return DL_ERR_ARGUMENT;
     dl_tensor *bias = node->ninputs > 2 ? node->inputs[2] : NULL;
     dl_conv_geometry geo;
-    geometry_from_node(node, &geo);
+    dl_window_load(node, &geo);
     int64_t n = x->shape[0], o = w->shape[0];
     int64_t k = x->shape[1] * geo.kh * geo.kw, l = geo.ho * geo.wo;
     int64_t chunk = chunk_images(n, k, l);
@@ -195,8 +183,7 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
     if (st == DL_OK && dl_needs_grad(ninputs, inputs)) {
         dl_node *node = dl_record("conv2d", conv2d_backward, result, ninputs, inputs);
         if (node) {
-            int64_t params[8] = {geo.kh, geo.kw, geo.sh, geo.sw, geo.ph, geo.pw, geo.ho, geo.wo};
-            memcpy(node->integer, params, sizeof params);
+            dl_window_store(node, &geo);
             dl_save(node, xc);
             dl_save(node, wc);
         } else {

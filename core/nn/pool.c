@@ -23,24 +23,6 @@ static dl_status pool_geometry(const char *fn, const dl_tensor *x, const int ker
     return dl_window_geometry(fn, x, kernel, stride, padding, g);
 }
 
-static void store_geometry(dl_node *node, const dl_conv_geometry *g)
-{
-    int64_t params[8] = {g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->ho, g->wo};
-    memcpy(node->integer, params, sizeof params);
-}
-
-static void load_geometry(const dl_node *node, dl_conv_geometry *g)
-{
-    g->kh = node->integer[0];
-    g->kw = node->integer[1];
-    g->sh = node->integer[2];
-    g->sw = node->integer[3];
-    g->ph = node->integer[4];
-    g->pw = node->integer[5];
-    g->ho = node->integer[6];
-    g->wo = node->integer[7];
-}
-
 static dl_status max_pool_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     const dl_tensor *where = dl_saved(node, 0);
@@ -113,7 +95,7 @@ dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int strid
     if (st == DL_OK && dl_needs_grad(1, &x)) {
         dl_node *node = dl_record("max_pool2d", max_pool_backward, result, 1, &x);
         if (node) {
-            store_geometry(node, &geo);
+            dl_window_store(node, &geo);
             dl_save(node, where);
         } else {
             st = DL_ERR_MEMORY;
@@ -156,7 +138,7 @@ static dl_status avg_pool_backward(dl_node *node, const dl_tensor *out, const dl
 {
     dl_tensor *x = node->inputs[0], *grad, *gc;
     dl_conv_geometry geo;
-    load_geometry(node, &geo);
+    dl_window_load(node, &geo);
     dl_status st = dl_full("avg_pool2d", 4, x->shape, 0.0f, &grad);
     if (st != DL_OK)
         return st;
@@ -207,7 +189,7 @@ dl_status dl_avg_pool2d(const dl_tensor *x, const int kernel[2], const int strid
     if (st == DL_OK && dl_needs_grad(1, &x)) {
         dl_node *node = dl_record("avg_pool2d", avg_pool_backward, result, 1, &x);
         if (node)
-            store_geometry(node, &geo);
+            dl_window_store(node, &geo);
         else
             st = DL_ERR_MEMORY;
     }

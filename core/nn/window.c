@@ -2,6 +2,7 @@
  * window.c -- geometry of sliding windows over N x C x H x W images.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "../internal.h"
 #include "window.h"
@@ -39,4 +40,17 @@ dl_status dl_window_geometry(const char *fn, const dl_tensor *x, const int kerne
     g->ho = (h - g->kh) / g->sh + 1;
     g->wo = (w - g->kw) / g->sw + 1;
     return DL_OK;
+}
+
+void dl_window_store(dl_node *node, const dl_conv_geometry *g)
+{
+    int64_t params[8] = {g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->ho, g->wo};
+    memcpy(node->integer, params, sizeof params);
+}
+
+void dl_window_load(const dl_node *node, dl_conv_geometry *g)
+{
+    *g = (dl_conv_geometry){node->integer[0], node->integer[1], node->integer[2],
+                            node->integer[3], node->integer[4], node->integer[5],
+                            node->integer[6], node->integer[7]};
 }
