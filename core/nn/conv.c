@@ -21,7 +21,7 @@
 #include "../internal.h"
 #include "window.h"
 
-#define CHUNK_BYTES ((int64_t)2 << 20)
+#define CHUNK_BYTES ((int64_t)8 << 20)
 
 /* Images per chunk for a col of k rows and l columns per image. */
 static int64_t chunk_images(int64_t n, int64_t k, int64_t l)
