@@ -50,8 +50,14 @@ void kernel_im2col(const float *restrict x, int64_t n, int64_t c, int64_t h, int
                 int64_t base = ih * w - g->pw + kj;      /* input of ow: base + ow*sw */
                 for (int64_t ow = 0; ow < lo; ow++)
                     out_row[ow] = 0.0f;
-                for (int64_t ow = lo; ow < hi; ow++)
-                    out_row[ow] = plane[base + ow * g->sw];
+                if (g->sw == 1) {
+                    const float *in_row = plane + base + lo;
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        out_row[ow] = *in_row++;
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        out_row[ow] = plane[base + ow * g->sw];
+                }
                 for (int64_t ow = hi; ow < g->wo; ow++)
                     out_row[ow] = 0.0f;
             }
