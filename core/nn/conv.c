@@ -1,5 +1,7 @@
 /*
- * conv.c -- 2-D convolution as im2col + sgemm, a chunk of images at a time.
+ * conv.c -- 2-D convolution: im2col + sgemm, a chunk of images at a time,
+ * or the FFT route of conv_fft.c when conv_fft_pays() (stride 1, many
+ * channels, large kernels).
  *
  * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw.
  * For each chunk of n images, col (K, n*L) from im2col with L = Ho*Wo:
@@ -7,7 +9,7 @@
  *   backward: G (O, n*L) = g rearranged
  *             dWm += G @ col^T        (sgemm straight into weight.grad)
  *             dcol = Wm^T @ G,  dx = col2im(dcol)
- *             db  += sum of G over n*L
+ * db is the sum of g over images and pixels, on either route.
  * Chunks are sized so that col stays near CHUNK_BYTES: unfolding the whole
  * batch at once writes tens of megabytes that no cache holds, and the
  * layer becomes memory-bound. Backward unfolds x again rather than keeping
@@ -19,6 +21,7 @@
 
 #include "../autograd.h"
 #include "../internal.h"
+#include "conv_fft.h"
 #include "window.h"
 
 #define CHUNK_BYTES ((int64_t)8 << 20)
@@ -53,6 +56,19 @@ static void channels_to_batch(const float *restrict m, int64_t n, int64_t o, int
             for (int64_t i = 0; i < l; i++)
                 dst[i] = src[i] + b;
         }
+}
+
+/* db = beta * db + the sum of g (n, o, l) over images and pixels. */
+static void bias_grad(const float *restrict g, int64_t n, int64_t o, int64_t l, float beta,
+                      float *restrict db)
+{
+    for (int64_t ch = 0; ch < o; ch++) {
+        double s = 0;
+        for (int64_t img = 0; img < n; img++)
+            for (int64_t i = 0; i < l; i++)
+                s += g[(img * o + ch) * l + i];
+        db[ch] = beta != 0.0f ? beta * db[ch] + (float)s : (float)s;
+    }
 }
 
 /* The backward pass of one chunk of `n` images starting at image `first`:
@@ -104,17 +120,9 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
             conv2d_backward_chunk(x, w, dl_data(gc), &geo, first, count, dl_data(col),
                                   dl_data(gm), dw ? dl_data(dw) : NULL, later ? 1.0f : beta_w,
                                   dx ? dl_data(dx) : NULL);
-            if (db) {
-                float *dbv = dl_data(db);
-                const float *G = dl_data(gm);
-                for (int64_t ch = 0; ch < o; ch++) {
-                    double s = 0;
-                    for (int64_t i = 0; i < count * l; i++)
-                        s += G[ch * count * l + i];
-                    dbv[ch] = (later || beta_b != 0.0f) ? dbv[ch] + (float)s : (float)s;
-                }
-            }
         }
+        if (db)
+            bias_grad(dl_data(gc), n, o, l, beta_b, dl_data(db));
         if (dx) {
             st = dl_accumulate_grad(node->inputs[0], dx);
             dx = NULL;
@@ -124,6 +132,39 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
     dl_release(gc);
     dl_release(col);
     dl_release(gm);
+    return st;
+}
+
+/* Backward of the FFT route: saved are x, weight (for their versions and
+ * shapes) and their spectra. */
+static dl_status conv2d_fft_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    const dl_tensor *x = dl_saved(node, 0), *w = dl_saved(node, 1);
+    const dl_tensor *xspec = dl_saved(node, 2), *wspec = dl_saved(node, 3);
+    if (!x || !w || !xspec || !wspec)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *bias = node->ninputs > 2 ? node->inputs[2] : NULL;
+    dl_conv_geometry geo;
+    dl_window_load(node, &geo);
+    dl_tensor *gc = NULL, *dw = NULL, *db = NULL, *dx = NULL;
+    float beta_w = 0, beta_b = 0;
+    dl_status st;
+    if ((st = dl_contiguous(g, &gc)) == DL_OK &&
+        (st = dl_grad_target(node->inputs[1], &dw, &beta_w)) == DL_OK &&
+        (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
+        (!node->inputs[0]->requires_grad ||
+         (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK) &&
+        (st = conv_fft_backward(xspec, wspec, x->shape, w->shape, &geo, gc,
+                                dw ? dl_data(dw) : NULL, beta_w, dx ? dl_data(dx) : NULL)) == DL_OK) {
+        if (db)
+            bias_grad(dl_data(gc), x->shape[0], w->shape[0], geo.ho * geo.wo, beta_b, dl_data(db));
+        if (dx) {
+            st = dl_accumulate_grad(node->inputs[0], dx);
+            dx = NULL;
+        }
+    }
+    dl_release(dx);
+    dl_release(gc);
     return st;
 }
 
@@ -149,6 +190,34 @@ static dl_status check_conv(const dl_tensor *x, const dl_tensor *w, const dl_ten
     return DL_OK;
 }
 
+/* The im2col + sgemm forward pass into y (N, O, Ho, Wo). */
+static dl_status conv2d_im2col_forward(const dl_tensor *x, const dl_tensor *w,
+                                       const dl_tensor *bias, const dl_conv_geometry *geo,
+                                       dl_tensor *y)
+{
+    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], wd = x->shape[3];
+    int64_t o = w->shape[0], k = c * geo->kh * geo->kw, l = geo->ho * geo->wo;
+    int64_t chunk = chunk_images(n, k, l);
+    dl_tensor *col = NULL, *ym = NULL;
+    dl_status st;
+    if ((st = dl_empty("conv2d", 2, (const int64_t[]){k, chunk * l}, &col)) == DL_OK &&
+        (st = dl_empty("conv2d", 2, (const int64_t[]){o, chunk * l}, &ym)) == DL_OK) {
+        for (int64_t first = 0; first < n; first += chunk) {
+            int64_t count = first + chunk <= n ? chunk : n - first;
+            kernel_im2col(dl_data(x) + first * c * h * wd, count, c, h, wd, geo, dl_data(col));
+            if (count * l > 0 && o > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)(count * l),
+                            (int)k, 1.0f, dl_data(w), (int)k, dl_data(col), (int)(count * l),
+                            0.0f, dl_data(ym), (int)(count * l));
+            channels_to_batch(dl_data(ym), count, o, l, bias ? dl_data(bias) : NULL,
+                              dl_data(y) + first * o * l);
+        }
+    }
+    dl_release(col);
+    dl_release(ym);
+    return st;
+}
+
 dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                     const int stride[2], const int padding[2], dl_tensor **out)
 {
@@ -158,34 +227,29 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
     dl_status st = check_conv(x, weight, bias);
     if (st != DL_OK || (st = dl_window_geometry("conv2d", x, kernel, stride, padding, &geo)) != DL_OK)
         return st;
-    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], wd = x->shape[3];
-    int64_t o = weight->shape[0], k = c * geo.kh * geo.kw, l = geo.ho * geo.wo;
-    int64_t chunk = chunk_images(n, k, l);
-    dl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *col = NULL, *ym = NULL, *result = NULL;
-    if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_contiguous(weight, &wc)) == DL_OK &&
-        (!bias || (st = dl_contiguous(bias, &bc)) == DL_OK) &&
-        (st = dl_empty("conv2d", 2, (const int64_t[]){k, chunk * l}, &col)) == DL_OK &&
-        (st = dl_empty("conv2d", 2, (const int64_t[]){o, chunk * l}, &ym)) == DL_OK &&
-        (st = dl_empty("conv2d", 4, (const int64_t[]){n, o, geo.ho, geo.wo}, &result)) == DL_OK) {
-        for (int64_t first = 0; first < n; first += chunk) {
-            int64_t count = first + chunk <= n ? chunk : n - first;
-            kernel_im2col(dl_data(xc) + first * c * h * wd, count, c, h, wd, &geo, dl_data(col));
-            if (count * l > 0 && o > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)(count * l),
-                            (int)k, 1.0f, dl_data(wc), (int)k, dl_data(col), (int)(count * l),
-                            0.0f, dl_data(ym), (int)(count * l));
-            channels_to_batch(dl_data(ym), count, o, l, bc ? dl_data(bc) : NULL,
-                              dl_data(result) + first * o * l);
-        }
-    }
+    int64_t n = x->shape[0], c = x->shape[1], o = weight->shape[0];
     const dl_tensor *inputs[3] = {x, weight, bias};
     int ninputs = bias ? 3 : 2;
-    if (st == DL_OK && dl_needs_grad(ninputs, inputs)) {
-        dl_node *node = dl_record("conv2d", conv2d_backward, result, ninputs, inputs);
+    bool record = dl_needs_grad(ninputs, inputs);
+    bool fft = n > 0 && o > 0 && conv_fft_pays(n, c, x->shape[2], x->shape[3], o, &geo);
+    dl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *xspec = NULL, *wspec = NULL, *result = NULL;
+    if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_contiguous(weight, &wc)) == DL_OK &&
+        (!bias || (st = dl_contiguous(bias, &bc)) == DL_OK) &&
+        (st = dl_empty("conv2d", 4, (const int64_t[]){n, o, geo.ho, geo.wo}, &result)) == DL_OK)
+        st = fft ? conv_fft_forward(xc, wc, bc, &geo, result, record ? &xspec : NULL,
+                                    record ? &wspec : NULL)
+                 : conv2d_im2col_forward(xc, wc, bc, &geo, result);
+    if (st == DL_OK && record) {
+        dl_node *node = dl_record("conv2d", fft ? conv2d_fft_backward : conv2d_backward, result,
+                                  ninputs, inputs);
         if (node) {
             dl_window_store(node, &geo);
             dl_save(node, xc);
             dl_save(node, wc);
+            if (fft) {
+                dl_save(node, xspec);
+                dl_save(node, wspec);
+            }
         } else {
             st = DL_ERR_MEMORY;
         }
@@ -193,8 +257,8 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
     dl_release(xc);
     dl_release(wc);
     dl_release(bc);
-    dl_release(col);
-    dl_release(ym);
+    dl_release(xspec);
+    dl_release(wspec);
     if (st != DL_OK) {
         dl_release(result);
         return st;

@@ -1,0 +1,162 @@
+/* test_conv_fft.c -- the FFT route of conv2d against a direct loop:
+ * forward, dx, dweight and dbias over several geometries, and the choice
+ * of route conv2d makes. */
+#include "helpers.h"
+#include "../../core/nn/conv_fft.h"
+#include "../../core/nn/window.h"
+
+typedef struct {
+    int64_t n, c, h, w, o, kh, kw, ph, pw;
+} conv_case;
+
+/* Largest |a[i] - b[i]| relative to the largest |b[i]|. */
+static double relative_error(const float *a, const float *b, int64_t count)
+{
+    double diff = 0, scale = 1e-30;
+    for (int64_t i = 0; i < count; i++) {
+        diff = fmax(diff, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return diff / scale;
+}
+
+/* Direct loops: y = conv(x, w) + b; with gy, also dx, dw, db. */
+static void direct(const conv_case *k, const float *x, const float *w, const float *b,
+                   int64_t ho, int64_t wo, float *y, const float *gy, float *dx, float *dw,
+                   float *db)
+{
+    memset(dx, 0, sizeof(float) * k->n * k->c * k->h * k->w);
+    memset(dw, 0, sizeof(float) * k->o * k->c * k->kh * k->kw);
+    memset(db, 0, sizeof(float) * k->o);
+    for (int64_t n = 0; n < k->n; n++)
+        for (int64_t o = 0; o < k->o; o++)
+            for (int64_t i = 0; i < ho; i++)
+                for (int64_t j = 0; j < wo; j++) {
+                    int64_t at = ((n * k->o + o) * ho + i) * wo + j;
+                    double s = b[o];
+                    db[o] += gy[at];
+                    for (int64_t c = 0; c < k->c; c++)
+                        for (int64_t u = 0; u < k->kh; u++)
+                            for (int64_t v = 0; v < k->kw; v++) {
+                                int64_t r = i + u - k->ph, q = j + v - k->pw;
+                                if (r < 0 || r >= k->h || q < 0 || q >= k->w)
+                                    continue;
+                                int64_t xi = ((n * k->c + c) * k->h + r) * k->w + q;
+                                int64_t wi = ((o * k->c + c) * k->kh + u) * k->kw + v;
+                                s += (double)x[xi] * w[wi];
+                                dx[xi] += gy[at] * w[wi];
+                                dw[wi] += gy[at] * x[xi];
+                            }
+                    y[at] = (float)s;
+                }
+}
+
+/* The FFT route matches the direct loops to float rounding. */
+static void fft_route_matches_direct_loops(void **state)
+{
+    static const conv_case cases[] = {
+        {3, 4, 14, 14, 5, 5, 5, 2, 2},    /* the bench CNN's second layer, smaller */
+        {2, 3, 9, 13, 4, 3, 7, 1, 3},     /* rectangular image and kernel */
+        {2, 2, 10, 7, 3, 4, 2, 0, 0},     /* even kernel, no padding */
+        {1, 1, 5, 5, 1, 5, 5, 0, 0},      /* kernel as large as the image */
+    };
+    dl_manual_seed(5);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const conv_case *k = &cases[t];
+        int kernel[2] = {(int)k->kh, (int)k->kw}, stride[2] = {1, 1},
+            padding[2] = {(int)k->ph, (int)k->pw};
+        dl_tensor *x, *w, *b, *gy, *y, *dx, *dw, *db, *xspec = NULL, *wspec = NULL;
+        assert_int_equal(dl_randn(4, SHAPE(k->n, k->c, k->h, k->w), &x), DL_OK);
+        assert_int_equal(dl_randn(4, SHAPE(k->o, k->c, k->kh, k->kw), &w), DL_OK);
+        assert_int_equal(dl_randn(1, SHAPE(k->o), &b), DL_OK);
+        dl_conv_geometry g;
+        assert_int_equal(dl_window_geometry("conv2d", x, kernel, stride, padding, &g), DL_OK);
+        assert_int_equal(dl_randn(4, SHAPE(k->n, k->o, g.ho, g.wo), &gy), DL_OK);
+        assert_int_equal(dl_empty("test", 4, gy->shape, &y), DL_OK);
+        assert_int_equal(dl_empty("test", 4, x->shape, &dx), DL_OK);
+        assert_int_equal(dl_empty("test", 4, w->shape, &dw), DL_OK);
+        assert_int_equal(dl_empty("test", 1, b->shape, &db), DL_OK);
+        assert_int_equal(conv_fft_forward(x, w, b, &g, y, &xspec, &wspec), DL_OK);
+        /* beta 1 adds to what dweight holds: start from 1 everywhere */
+        float *fft_dw = dl_data(dw);
+        for (int64_t i = 0; i < dl_numel(dw); i++)
+            fft_dw[i] = 1.0f;
+        assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy,
+                                           fft_dw, 1.0f, dl_data(dx)), DL_OK);
+
+        int64_t ny = dl_numel(y), nx = dl_numel(x), nw = dl_numel(w);
+        float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx),
+              *rdw = malloc(sizeof(float) * nw), *rdb = malloc(sizeof(float) * k->o);
+        direct(k, dl_data(x), dl_data(w), dl_data(b), g.ho, g.wo, ry, dl_data(gy), rdx, rdw, rdb);
+        for (int64_t i = 0; i < nw; i++)
+            rdw[i] += 1.0f;
+        assert_true(relative_error(dl_data(y), ry, ny) < 1e-5);
+        assert_true(relative_error(dl_data(dx), rdx, nx) < 1e-5);
+        assert_true(relative_error(fft_dw, rdw, nw) < 1e-5);
+        free(ry);
+        free(rdx);
+        free(rdw);
+        free(rdb);
+        dl_release(x);
+        dl_release(w);
+        dl_release(b);
+        dl_release(gy);
+        dl_release(y);
+        dl_release(dx);
+        dl_release(dw);
+        dl_release(db);
+        dl_release(xspec);
+        dl_release(wspec);
+    }
+}
+
+/* conv2d takes the FFT route for a wide 5x5 layer and im2col for a
+ * one-channel input or a stride of 2, and its gradients through autograd
+ * (bias included) agree with the direct loops either way. */
+static void conv2d_chooses_its_route_and_agrees(void **state)
+{
+    dl_conv_geometry wide = {5, 5, 1, 1, 2, 2, 14, 14}, strided = {5, 5, 2, 2, 2, 2, 7, 7};
+    assert_true(conv_fft_pays(64, 16, 14, 14, 32, &wide));
+    assert_false(conv_fft_pays(64, 16, 14, 14, 32, &strided));
+    dl_conv_geometry first = {5, 5, 1, 1, 2, 2, 28, 28};
+    assert_false(conv_fft_pays(64, 1, 28, 28, 16, &first));
+
+    const conv_case k = {64, 16, 14, 14, 32, 5, 5, 2, 2};
+    assert_true(conv_fft_pays(k.n, k.c, k.h, k.w, k.o, &wide));
+    dl_manual_seed(9);
+    dl_tensor *x, *w, *b, *y, *gy;
+    assert_int_equal(dl_randn(4, SHAPE(k.n, k.c, k.h, k.w), &x), DL_OK);
+    assert_int_equal(dl_randn(4, SHAPE(k.o, k.c, k.kh, k.kw), &w), DL_OK);
+    assert_int_equal(dl_randn(1, SHAPE(k.o), &b), DL_OK);
+    x->requires_grad = w->requires_grad = b->requires_grad = true;
+    assert_int_equal(dl_conv2d(x, w, b, (int[]){1, 1}, (int[]){2, 2}, &y), DL_OK);
+    assert_int_equal(dl_randn(4, y->shape, &gy), DL_OK);
+    assert_int_equal(dl_backward(y, gy), DL_OK);
+
+    int64_t ny = dl_numel(y), nx = dl_numel(x), nw = dl_numel(w);
+    float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx),
+          *rdw = malloc(sizeof(float) * nw), *rdb = malloc(sizeof(float) * k.o);
+    direct(&k, dl_data(x), dl_data(w), dl_data(b), 14, 14, ry, dl_data(gy), rdx, rdw, rdb);
+    assert_true(relative_error(dl_data(y), ry, ny) < 1e-5);
+    assert_true(relative_error(dl_data(x->grad), rdx, nx) < 1e-5);
+    assert_true(relative_error(dl_data(w->grad), rdw, nw) < 1e-5);
+    assert_true(relative_error(dl_data(b->grad), rdb, k.o) < 1e-5);
+    free(ry);
+    free(rdx);
+    free(rdw);
+    free(rdb);
+    dl_release(x);
+    dl_release(w);
+    dl_release(b);
+    dl_release(y);
+    dl_release(gy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fft_route_matches_direct_loops),
+        cmocka_unit_test(conv2d_chooses_its_route_and_agrees),
+    };
+    return cmocka_run_group_tests_name("conv_fft", tests, NULL, NULL);
+}
