@@ -62,11 +62,17 @@ static void channels_to_batch(const float *restrict m, int64_t n, int64_t o, int
 static void bias_grad(const float *restrict g, int64_t n, int64_t o, int64_t l, float beta,
                       float *restrict db)
 {
+    #pragma omp parallel for schedule(static) if (n * o * l > 65536)
     for (int64_t ch = 0; ch < o; ch++) {
         double s = 0;
-        for (int64_t img = 0; img < n; img++)
+        for (int64_t img = 0; img < n; img++) {
+            const float *plane = g + (img * o + ch) * l;
+            float part = 0;
+            #pragma omp simd reduction(+ : part)
             for (int64_t i = 0; i < l; i++)
-                s += g[(img * o + ch) * l + i];
+                part += plane[i];
+            s += part;
+        }
         db[ch] = beta != 0.0f ? beta * db[ch] + (float)s : (float)s;
     }
 }

@@ -48,6 +48,89 @@ static dl_status max_pool_backward(dl_node *node, const dl_tensor *out, const dl
     return dl_accumulate_grad(x, grad);
 }
 
+/* b wins over the best so far a when larger, or when it is the first NaN;
+ * all ones (as a mask) when it does, else 0. No branch is taken. */
+static inline uint32_t beats(float b, float a)
+{
+    return -(uint32_t)((b > a) | ((b != b) & (a == a)));
+}
+
+/* The bits of x where mask is set, of y elsewhere. */
+static inline float pick(uint32_t mask, float x, float y)
+{
+    uint32_t xb, yb;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&yb, &y, sizeof yb);
+    xb = (xb & mask) | (yb & ~mask);
+    memcpy(&x, &xb, sizeof x);
+    return x;
+}
+
+/* All ones when a and b are equal or both NaN, else 0. */
+static inline uint32_t ties(float b, float a)
+{
+    return -(uint32_t)((b == a) | ((b != b) & (a != a)));
+}
+
+#define POOL_SEGMENT 1024 /* column winners buffered per pass (even) */
+
+/* Pass 1 of 2x2 pooling: for n columns of a row pair (top, and the row w
+ * below), the winner v[j] and its flat position at[j]; the top one's first
+ * column sits at position `first`. */
+static void column_winners(const float *restrict top, int64_t w, int n, float first,
+                           float *restrict v, float *restrict at)
+{
+    float width = (float)w;
+    for (int j = 0; j < n; j++) {
+        float a = top[j], c = top[w + j], pa = first + (float)j;
+        uint32_t t = beats(c, a);
+        v[j] = pick(t, c, a);
+        at[j] = pick(t, pa + width, pa);
+    }
+}
+
+/* Pass 2: output r takes the winner of columns 2r and 2r+1, the earlier
+ * position winning ties (so the first maximum, or first NaN, of the window
+ * in scan order wins, as in one pass). */
+static void pair_winners(const float *restrict v, const float *restrict at, int n,
+                         float *restrict y, float *restrict where)
+{
+    for (int r = 0; r < n; r++) {
+        float left = v[2 * r], right = v[2 * r + 1], pl = at[2 * r], pr = at[2 * r + 1];
+        uint32_t t = beats(right, left) | (ties(right, left) & -(uint32_t)(pr < pl));
+        y[r] = pick(t, right, left);
+        where[r] = pick(t, pr, pl);
+    }
+}
+
+/* 2x2 windows, stride 2, no padding, over one plane w pixels wide: the
+ * common case. Two passes over short buffers, written with masks instead
+ * of branches, vectorize across output rows however narrow the image;
+ * where holds each winner's flat position. */
+static void max_pool_2x2_plane(const float *restrict plane, int64_t w, int64_t ho, int64_t wo,
+                               float *restrict y, float *restrict where)
+{
+    float v[POOL_SEGMENT], at[POOL_SEGMENT];
+    int64_t pair = 2 * wo;             /* columns used per output row */
+    if (pair <= POOL_SEGMENT) {
+        int64_t group = POOL_SEGMENT / pair;
+        for (int64_t oh0 = 0; oh0 < ho; oh0 += group) {
+            int64_t rows = ho - oh0 < group ? ho - oh0 : group;
+            for (int64_t r = 0; r < rows; r++)
+                column_winners(plane + 2 * (oh0 + r) * w, w, (int)pair,
+                               (float)(2 * (oh0 + r) * w), v + r * pair, at + r * pair);
+            pair_winners(v, at, (int)(rows * wo), y + oh0 * wo, where + oh0 * wo);
+        }
+        return;
+    }
+    for (int64_t oh = 0; oh < ho; oh++)
+        for (int64_t j0 = 0; j0 < pair; j0 += POOL_SEGMENT) {
+            int64_t n = pair - j0 < POOL_SEGMENT ? pair - j0 : POOL_SEGMENT;
+            column_winners(plane + 2 * oh * w + j0, w, (int)n, (float)(2 * oh * w + j0), v, at);
+            pair_winners(v, at, (int)(n / 2), y + oh * wo + j0 / 2, where + oh * wo + j0 / 2);
+        }
+}
+
 dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
                         const int padding[2], dl_tensor **out)
 {
@@ -68,22 +151,8 @@ dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int strid
         #pragma omp parallel for schedule(static) if (planes * l > 16384)
         for (int64_t p = 0; p < planes; p++) {
             const float *plane = xv + p * h * w;
-            if (two_by_two) {           /* the common case, without window loops */
-                for (int64_t oh = 0; oh < geo.ho; oh++)
-                    for (int64_t ow = 0; ow < geo.wo; ow++) {
-                        int64_t at = 2 * oh * w + 2 * ow;
-                        const int64_t cand[3] = {at + 1, at + w, at + w + 1};
-                        float best = plane[at];
-                        for (int k = 0; k < 3; k++) {
-                            float v = plane[cand[k]];
-                            if (v > best || (v != v && best == best)) {
-                                best = v;
-                                at = cand[k];
-                            }
-                        }
-                        yv[p * l + oh * geo.wo + ow] = best;
-                        wv[p * l + oh * geo.wo + ow] = (float)at;
-                    }
+            if (two_by_two) {
+                max_pool_2x2_plane(plane, w, geo.ho, geo.wo, yv + p * l, wv + p * l);
                 continue;
             }
             for (int64_t oh = 0; oh < geo.ho; oh++) {

@@ -146,6 +146,38 @@ describe("layers and modules", function()
         assert.same({3, 10}, model(dl.randn(3, 1, 28, 28)):shape())
     end)
 
+    it("max pooling picks the first maximum (or first NaN) of each window, as PyTorch", function()
+        local nan = 0 / 0
+        -- eight 2x2 windows side by side: rows hold each window's top and bottom
+        local top    = {1, 3,  0, 0,  1, nan,  2, 1,  nan, 1,  0, 2,  0, 1,  0, 0}
+        local bottom = {3, 2,  0, 0,  nan, 5,  5, 5,  2, nan,  2, 1,  2, 2,  0, 1}
+        local x = dl.tensor({top, bottom}):reshape(1, 1, 2, 16)
+        x:requires_grad(true)
+        local y = dl.nn.functional.max_pool2d(x, 2)
+        y:sum():backward()
+        -- the winner of each window: a b / c d -> 1 2 / 3 4
+        local winners = {2, 1, 2, 3, 1, 2, 3, 4}
+        local grad = x.grad:reshape(2, 16):totable()
+        for window, winner in ipairs(winners) do
+            local row, col = (winner - 1) // 2 + 1, 2 * (window - 1) + (winner - 1) % 2 + 1
+            assert.equal(1, grad[row][col], "window " .. window)
+        end
+        assert.equal(#winners, x.grad:sum():item())
+        -- rows wider than the 2x2 kernel's buffer, with many ties: values and
+        -- winners as max() over each window's four values in scan order
+        local big = (dl.randn(2, 3, 6, 2100) * 2):floor()
+        big:requires_grad(true)
+        local pooled = dl.nn.functional.max_pool2d(big, 2)
+        pooled:sum():backward()
+        local function windows(t)
+            return t:reshape(18, 2, 1050, 2):permute(1, 3, 2, 4):reshape(18, 1050, 4)
+        end
+        local values, first = windows(big:detach()):max(3)
+        local _, routed = windows(big.grad):max(3)
+        assert.equal(0, (pooled:detach():reshape(18, 1050) - values):abs():max():item())
+        assert.equal(0, (routed - first):abs():max():item())
+    end)
+
     it("layer arguments are checked", function()
         H.raises("bad argument #2 to 'Linear' (expected the output size >= 1, got 0)",
                  function() nn.Linear(3, 0) end)
