@@ -81,11 +81,13 @@ static int64_t block_spectra(const fft_field *f)
     return round_up(2 * BLOCK * f->bins);
 }
 
-/* Plans for an n1 x n2 field, made once and kept; NULL (with an error)
- * when FFTW cannot plan it. Plans are made on 64-byte aligned arrays, as
- * every later execution uses. */
+/* Plans for an n1 x n2 field, made once and kept (past PLAN_CACHE sizes,
+ * the oldest is replaced: plans are only used during one call); NULL (with
+ * an error) when FFTW cannot plan it. Plans are made on 64-byte aligned
+ * arrays, as every later execution uses. */
 static const fft_field *field_for(int n1, int n2)
 {
+    static int next_slot;
     for (int i = 0; i < field_count; i++)
         if (fields[i].n1 == n1 && fields[i].n2 == n2)
             return &fields[i];
@@ -93,7 +95,7 @@ static const fft_field *field_for(int n1, int n2)
     float *re = aligned_alloc(64, (size_t)block_reals(&f) * sizeof(float));
     float *cx = aligned_alloc(64, (size_t)block_spectra(&f) * sizeof(float));
     int dims[2] = {n1, n2};
-    if (re && cx && field_count < PLAN_CACHE) {
+    if (re && cx) {
         f.r2c = fftwf_plan_many_dft_r2c(2, dims, BLOCK, re, NULL, 1, n1 * n2,
                                         (fftwf_complex *)cx, NULL, BLOCK, 1, FFTW_ESTIMATE);
         f.c2r = fftwf_plan_many_dft_c2r(2, dims, BLOCK, (fftwf_complex *)cx, NULL, BLOCK, 1,
@@ -109,8 +111,17 @@ static const fft_field *field_for(int n1, int n2)
         dl_fail(DL_ERR_MEMORY, "conv2d: FFTW could not plan a %dx%d transform", n1, n2);
         return NULL;
     }
-    fields[field_count] = f;
-    return &fields[field_count++];
+    int slot;
+    if (field_count < PLAN_CACHE) {
+        slot = field_count++;
+    } else {
+        slot = next_slot;
+        next_slot = (next_slot + 1) % PLAN_CACHE;
+        fftwf_destroy_plan(fields[slot].r2c);
+        fftwf_destroy_plan(fields[slot].c2r);
+    }
+    fields[slot] = f;
+    return &fields[slot];
 }
 
 /* Floats of scratch each thread needs: one block of fields and spectra. */

@@ -8,6 +8,10 @@
  *   add_gbps      dl_binary(ADD) on 1M floats (12 bytes moved per element)
  *   exp_gelems    dl_unary(EXP) on 1M floats
  *   sum_gbps      dl_reduce(SUM) over 1M floats (4 bytes read per element)
+ *   mlp_sgemm_epoch_s   the 8 cblas_sgemm calls of one training step of the
+ *                 bench's 784-256-128-10 MLP (batch 64: forward, weight and
+ *                 input gradients), times the 938 steps of an epoch: the floor
+ *                 under any MLP epoch that uses this BLAS
  * Every figure is the median over REPS timed calls after WARMUP untimed ones.
  * dl_matmul and cblas_sgemm alternate in one loop, so both see the same
  * machine state. Exits non-zero, with the core's message, on any error.
@@ -142,6 +146,55 @@ static void bench_elementwise(int64_t n)
     dl_release(b);
 }
 
+/* Seconds for the sgemm calls of one MLP step: y = x W^T per layer, then
+ * dW = g^T x per layer and dx = g W for all but the first layer. */
+static double time_mlp_sgemm(float *const *buf)
+{
+    enum { B = 64 };
+    static const int width[4] = {784, 256, 128, 10};
+    double start = dl_clock();
+    for (int l = 0; l < 3; l++)     /* buf: x0 x1 x2 x3, W1 W2 W3, dW1 dW2 dW3 */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, width[l + 1], width[l], 1.0f,
+                    buf[l], width[l], buf[4 + l], width[l], 0.0f, buf[l + 1], width[l + 1]);
+    for (int l = 2; l >= 0; l--) {  /* gradients reuse the activations' buffers */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width[l + 1], width[l], B, 1.0f,
+                    buf[l + 1], width[l + 1], buf[l], width[l], 1.0f, buf[7 + l], width[l]);
+        if (l > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, width[l], width[l + 1],
+                        1.0f, buf[l + 1], width[l + 1], buf[4 + l], width[l], 0.0f, buf[l],
+                        width[l]);
+    }
+    return dl_clock() - start;
+}
+
+static void bench_mlp_sgemm(void)
+{
+    enum { STEPS = 938, B = 64 };
+    static const int64_t size[10] = {B * 784, B * 256, B * 128, B * 10, 256 * 784, 128 * 256,
+                                     10 * 128, 256 * 784, 128 * 256, 10 * 128};
+    float *buf[10];
+    for (int i = 0; i < 10; i++) {
+        buf[i] = aligned_alloc(64, (size_t)((size[i] * 4 + 63) / 64 * 64));
+        if (!buf[i]) {
+            fprintf(stderr, "bench_core: out of memory\n");
+            exit(1);
+        }
+        for (int64_t j = 0; j < size[i]; j++)
+            buf[i][j] = (float)((j * 7919 % 2001) - 1000) * 1e-4f;
+    }
+    double t[REPS];
+    for (int r = 0; r < WARMUP + REPS; r++) {
+        double total = 0;
+        for (int s = 0; s < 100; s++)
+            total += time_mlp_sgemm(buf);
+        if (r >= WARMUP)
+            t[r - WARMUP] = total / 100;
+    }
+    printf("mlp_sgemm_epoch_s %.4f\n", median(t, REPS) * STEPS);
+    for (int i = 0; i < 10; i++)
+        free(buf[i]);
+}
+
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 0;
@@ -152,5 +205,6 @@ int main(int argc, char **argv)
     printf("blas %s\n", dl_blas_info());
     bench_matmul(MATMUL_N);
     bench_elementwise(ELEMS);
+    bench_mlp_sgemm();
     return 0;
 }

@@ -51,6 +51,54 @@ static void direct(const conv_case *k, const float *x, const float *w, const flo
                 }
 }
 
+/* Runs the FFT route on case k (stride 1) and asserts that y, dx and
+ * dweight match the direct loops. */
+static void check_case(const conv_case *k)
+{
+    int kernel[2] = {(int)k->kh, (int)k->kw}, stride[2] = {1, 1},
+        padding[2] = {(int)k->ph, (int)k->pw};
+    dl_tensor *x, *w, *b, *gy, *y, *dx, *dw, *xspec = NULL, *wspec = NULL;
+    assert_int_equal(dl_randn(4, SHAPE(k->n, k->c, k->h, k->w), &x), DL_OK);
+    assert_int_equal(dl_randn(4, SHAPE(k->o, k->c, k->kh, k->kw), &w), DL_OK);
+    assert_int_equal(dl_randn(1, SHAPE(k->o), &b), DL_OK);
+    dl_conv_geometry g;
+    assert_int_equal(dl_window_geometry("conv2d", x, kernel, stride, padding, &g), DL_OK);
+    assert_int_equal(dl_randn(4, SHAPE(k->n, k->o, g.ho, g.wo), &gy), DL_OK);
+    assert_int_equal(dl_empty("test", 4, gy->shape, &y), DL_OK);
+    assert_int_equal(dl_empty("test", 4, x->shape, &dx), DL_OK);
+    assert_int_equal(dl_empty("test", 4, w->shape, &dw), DL_OK);
+    assert_int_equal(conv_fft_forward(x, w, b, &g, y, &xspec, &wspec), DL_OK);
+    /* beta 1 adds to what dweight holds: start from 1 everywhere */
+    float *fft_dw = dl_data(dw);
+    for (int64_t i = 0; i < dl_numel(dw); i++)
+        fft_dw[i] = 1.0f;
+    assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy, fft_dw, 1.0f,
+                                       dl_data(dx)), DL_OK);
+
+    int64_t ny = dl_numel(y), nx = dl_numel(x), nw = dl_numel(w);
+    float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx),
+          *rdw = malloc(sizeof(float) * nw), *rdb = malloc(sizeof(float) * k->o);
+    direct(k, dl_data(x), dl_data(w), dl_data(b), g.ho, g.wo, ry, dl_data(gy), rdx, rdw, rdb);
+    for (int64_t i = 0; i < nw; i++)
+        rdw[i] += 1.0f;
+    assert_true(relative_error(dl_data(y), ry, ny) < 1e-5);
+    assert_true(relative_error(dl_data(dx), rdx, nx) < 1e-5);
+    assert_true(relative_error(fft_dw, rdw, nw) < 1e-5);
+    free(ry);
+    free(rdx);
+    free(rdw);
+    free(rdb);
+    dl_release(x);
+    dl_release(w);
+    dl_release(b);
+    dl_release(gy);
+    dl_release(y);
+    dl_release(dx);
+    dl_release(dw);
+    dl_release(xspec);
+    dl_release(wspec);
+}
+
 /* The FFT route matches the direct loops to float rounding. */
 static void fft_route_matches_direct_loops(void **state)
 {
@@ -61,53 +109,22 @@ static void fft_route_matches_direct_loops(void **state)
         {1, 1, 5, 5, 1, 5, 5, 0, 0},      /* kernel as large as the image */
     };
     dl_manual_seed(5);
-    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
-        const conv_case *k = &cases[t];
-        int kernel[2] = {(int)k->kh, (int)k->kw}, stride[2] = {1, 1},
-            padding[2] = {(int)k->ph, (int)k->pw};
-        dl_tensor *x, *w, *b, *gy, *y, *dx, *dw, *db, *xspec = NULL, *wspec = NULL;
-        assert_int_equal(dl_randn(4, SHAPE(k->n, k->c, k->h, k->w), &x), DL_OK);
-        assert_int_equal(dl_randn(4, SHAPE(k->o, k->c, k->kh, k->kw), &w), DL_OK);
-        assert_int_equal(dl_randn(1, SHAPE(k->o), &b), DL_OK);
-        dl_conv_geometry g;
-        assert_int_equal(dl_window_geometry("conv2d", x, kernel, stride, padding, &g), DL_OK);
-        assert_int_equal(dl_randn(4, SHAPE(k->n, k->o, g.ho, g.wo), &gy), DL_OK);
-        assert_int_equal(dl_empty("test", 4, gy->shape, &y), DL_OK);
-        assert_int_equal(dl_empty("test", 4, x->shape, &dx), DL_OK);
-        assert_int_equal(dl_empty("test", 4, w->shape, &dw), DL_OK);
-        assert_int_equal(dl_empty("test", 1, b->shape, &db), DL_OK);
-        assert_int_equal(conv_fft_forward(x, w, b, &g, y, &xspec, &wspec), DL_OK);
-        /* beta 1 adds to what dweight holds: start from 1 everywhere */
-        float *fft_dw = dl_data(dw);
-        for (int64_t i = 0; i < dl_numel(dw); i++)
-            fft_dw[i] = 1.0f;
-        assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy,
-                                           fft_dw, 1.0f, dl_data(dx)), DL_OK);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
+        check_case(&cases[t]);
+}
 
-        int64_t ny = dl_numel(y), nx = dl_numel(x), nw = dl_numel(w);
-        float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx),
-              *rdw = malloc(sizeof(float) * nw), *rdb = malloc(sizeof(float) * k->o);
-        direct(k, dl_data(x), dl_data(w), dl_data(b), g.ho, g.wo, ry, dl_data(gy), rdx, rdw, rdb);
-        for (int64_t i = 0; i < nw; i++)
-            rdw[i] += 1.0f;
-        assert_true(relative_error(dl_data(y), ry, ny) < 1e-5);
-        assert_true(relative_error(dl_data(dx), rdx, nx) < 1e-5);
-        assert_true(relative_error(fft_dw, rdw, nw) < 1e-5);
-        free(ry);
-        free(rdx);
-        free(rdw);
-        free(rdb);
-        dl_release(x);
-        dl_release(w);
-        dl_release(b);
-        dl_release(gy);
-        dl_release(y);
-        dl_release(dx);
-        dl_release(dw);
-        dl_release(db);
-        dl_release(xspec);
-        dl_release(wspec);
-    }
+/* More image sizes than the plan cache holds: old plans are replaced, and
+ * a size seen before is planned again when it comes back. */
+static void many_image_sizes_replan(void **state)
+{
+    static const int64_t sizes[] = {4, 8, 12, 16, 20};
+    dl_manual_seed(6);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 4; j++) {
+                conv_case k = {1, 2, sizes[i], sizes[j], 2, 3, 3, 0, 0};
+                check_case(&k);
+            }
 }
 
 /* conv2d takes the FFT route for a wide 5x5 layer and im2col for a
@@ -156,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fft_route_matches_direct_loops),
+        cmocka_unit_test(many_image_sizes_replan),
         cmocka_unit_test(conv2d_chooses_its_route_and_agrees),
     };
     return cmocka_run_group_tests_name("conv_fft", tests, NULL, NULL);
