@@ -21,6 +21,7 @@
 
 #include "../autograd.h"
 #include "../internal.h"
+#include "conv_direct.h"
 #include "conv_fft.h"
 #include "window.h"
 
@@ -141,13 +142,13 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
     return st;
 }
 
-/* Backward of the FFT route: saved are x, weight (for their versions and
- * shapes) and their spectra. */
-static dl_status conv2d_fft_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+/* Backward of the FFT route (saved: x, weight, for their versions and
+ * shapes, and their spectra) and of the direct one (saved: x, weight). */
+static dl_status conv2d_spectral_or_direct_backward(dl_node *node, const dl_tensor *g, bool fft)
 {
     const dl_tensor *x = dl_saved(node, 0), *w = dl_saved(node, 1);
-    const dl_tensor *xspec = dl_saved(node, 2), *wspec = dl_saved(node, 3);
-    if (!x || !w || !xspec || !wspec)
+    const dl_tensor *xspec = fft ? dl_saved(node, 2) : NULL, *wspec = fft ? dl_saved(node, 3) : NULL;
+    if (!x || !w || (fft && (!xspec || !wspec)))
         return DL_ERR_ARGUMENT;
     dl_tensor *bias = node->ninputs > 2 ? node->inputs[2] : NULL;
     dl_conv_geometry geo;
@@ -159,9 +160,12 @@ static dl_status conv2d_fft_backward(dl_node *node, const dl_tensor *out, const 
         (st = dl_grad_target(node->inputs[1], &dw, &beta_w)) == DL_OK &&
         (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
         (!node->inputs[0]->requires_grad ||
-         (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK) &&
-        (st = conv_fft_backward(xspec, wspec, x->shape, w->shape, &geo, gc,
-                                dw ? dl_data(dw) : NULL, beta_w, dx ? dl_data(dx) : NULL)) == DL_OK) {
+         (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK)) {
+        float *dwv = dw ? dl_data(dw) : NULL, *dxv = dx ? dl_data(dx) : NULL;
+        st = fft ? conv_fft_backward(xspec, wspec, x->shape, w->shape, &geo, gc, dwv, beta_w, dxv)
+                 : conv_direct_backward(x, w, gc, &geo, dwv, beta_w, dxv);
+    }
+    if (st == DL_OK) {
         if (db)
             bias_grad(dl_data(gc), x->shape[0], w->shape[0], geo.ho * geo.wo, beta_b, dl_data(db));
         if (dx) {
@@ -172,6 +176,16 @@ static dl_status conv2d_fft_backward(dl_node *node, const dl_tensor *out, const 
     dl_release(dx);
     dl_release(gc);
     return st;
+}
+
+static dl_status conv2d_fft_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    return conv2d_spectral_or_direct_backward(node, g, true);
+}
+
+static dl_status conv2d_direct_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    return conv2d_spectral_or_direct_backward(node, g, false);
 }
 
 /* Checks that weight (O, C, kh, kw) and bias (O) fit images x (N, C, H, W). */
@@ -237,17 +251,21 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
     const dl_tensor *inputs[3] = {x, weight, bias};
     int ninputs = bias ? 3 : 2;
     bool record = dl_needs_grad(ninputs, inputs);
-    bool fft = n > 0 && o > 0 && conv_fft_pays(n, c, x->shape[2], x->shape[3], o, &geo);
+    bool direct = n > 0 && o > 0 && conv_direct_suits(c, &geo);
+    bool fft = n > 0 && o > 0 && !direct && conv_fft_pays(n, c, x->shape[2], x->shape[3], o, &geo);
     dl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *xspec = NULL, *wspec = NULL, *result = NULL;
     if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_contiguous(weight, &wc)) == DL_OK &&
         (!bias || (st = dl_contiguous(bias, &bc)) == DL_OK) &&
         (st = dl_empty("conv2d", 4, (const int64_t[]){n, o, geo.ho, geo.wo}, &result)) == DL_OK)
-        st = fft ? conv_fft_forward(xc, wc, bc, &geo, result, record ? &xspec : NULL,
-                                    record ? &wspec : NULL)
-                 : conv2d_im2col_forward(xc, wc, bc, &geo, result);
+        st = direct ? conv_direct_forward(xc, wc, bc, &geo, result)
+             : fft  ? conv_fft_forward(xc, wc, bc, &geo, result, record ? &xspec : NULL,
+                                       record ? &wspec : NULL)
+                    : conv2d_im2col_forward(xc, wc, bc, &geo, result);
     if (st == DL_OK && record) {
-        dl_node *node = dl_record("conv2d", fft ? conv2d_fft_backward : conv2d_backward, result,
-                                  ninputs, inputs);
+        dl_backward_fn backward = direct ? conv2d_direct_backward
+                                  : fft  ? conv2d_fft_backward
+                                         : conv2d_backward;
+        dl_node *node = dl_record("conv2d", backward, result, ninputs, inputs);
         if (node) {
             dl_window_store(node, &geo);
             dl_save(node, xc);

@@ -10,9 +10,13 @@
  *   dweight   DW[f] (O, C) = conj(G[f])^T @ X[f]            (correlation)
  * and inverse transforms cropped to the output, input or kernel window.
  * The field is large enough that no circular wrap reaches those windows.
- * Spectra are laid out (bins, rows, cols) complex, so each frequency's
- * matrix is contiguous. The x and weight spectra of the forward pass are
- * kept for the backward pass, which then transforms only the gradient.
+ *
+ * A spectrum of rows x cols planes (images x channels, say) is laid out
+ * (rows, bins, cols) complex: FFTW transforms a row's planes in one call
+ * and writes them that way, and each frequency's matrix is then a strided
+ * view cgemm reads in place, so no data is copied between the two. The x
+ * and weight spectra of the forward pass are kept for the backward pass,
+ * which then transforms only the gradient.
  *
  * For a 16 -> 32 channel 5x5 layer on 14x14 images this takes about a
  * quarter of im2col + sgemm's multiply-adds (conv_fft_pays decides).
@@ -29,22 +33,26 @@
 #include "../internal.h"
 #include "conv_fft.h"
 
-#define PLAN_CACHE 16
+#define PLAN_CACHE 32
 #define ALIGN_FLOATS 16 /* 64 bytes: each thread's scratch starts aligned */
-#define BLOCK 16        /* fields per FFTW call */
+#define GROUP 32        /* most planes of a row per FFTW call */
 
-/* An n1 x n2 field and its plans; bins = n1 * (n2/2 + 1) frequencies.
- * Each plan transforms BLOCK fields at once, spectra interleaved so that
- * a bin's BLOCK values are adjacent: copying a block to or from the
- * (bins, planes) layout then moves whole cache lines. */
+/* An n1 x n2 field; bins = n1 * (n2/2 + 1) frequencies. */
 typedef struct {
     int n1, n2;
     int64_t bins;
-    fftwf_plan r2c, c2r;
 } fft_field;
 
-static fft_field fields[PLAN_CACHE];
-static int field_count;
+/* FFTW plans between `howmany` real fields in a row and their spectra in
+ * a spectrum `cols` planes wide (bin b of transform t at b * cols + t). */
+typedef struct {
+    int n1, n2, howmany;
+    int64_t cols;
+    fftwf_plan r2c, c2r;
+} fft_plans;
+
+static fft_plans plans[PLAN_CACHE];
+static int plan_count;
 
 /* The smallest 2^a 3^b 5^c >= n with a >= 2: FFTW is fastest on these
  * (an 18-point transform takes longer than a 20-point one here). */
@@ -70,152 +78,182 @@ static int64_t round_up(int64_t n)
     return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 }
 
-/* Floats of a block's real fields, and of its spectra. */
-static int64_t block_reals(const fft_field *f)
+/* The field for images h x w with g's padding. */
+static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *g)
 {
-    return round_up((int64_t)BLOCK * f->n1 * f->n2);
+    int n1 = fft_size(h + 2 * g->ph), n2 = fft_size(w + 2 * g->pw);
+    return (fft_field){n1, n2, (int64_t)n1 * (n2 / 2 + 1)};
 }
 
-static int64_t block_spectra(const fft_field *f)
-{
-    return round_up(2 * BLOCK * f->bins);
-}
-
-/* Plans for an n1 x n2 field, made once and kept (past PLAN_CACHE sizes,
- * the oldest is replaced: plans are only used during one call); NULL (with
- * an error) when FFTW cannot plan it. Plans are made on 64-byte aligned
- * arrays, as every later execution uses. */
-static const fft_field *field_for(int n1, int n2)
-{
-    static int next_slot;
-    for (int i = 0; i < field_count; i++)
-        if (fields[i].n1 == n1 && fields[i].n2 == n2)
-            return &fields[i];
-    fft_field f = {n1, n2, (int64_t)n1 * (n2 / 2 + 1), NULL, NULL};
-    float *re = aligned_alloc(64, (size_t)block_reals(&f) * sizeof(float));
-    float *cx = aligned_alloc(64, (size_t)block_spectra(&f) * sizeof(float));
-    int dims[2] = {n1, n2};
-    if (re && cx) {
-        f.r2c = fftwf_plan_many_dft_r2c(2, dims, BLOCK, re, NULL, 1, n1 * n2,
-                                        (fftwf_complex *)cx, NULL, BLOCK, 1, FFTW_ESTIMATE);
-        f.c2r = fftwf_plan_many_dft_c2r(2, dims, BLOCK, (fftwf_complex *)cx, NULL, BLOCK, 1,
-                                        re, NULL, 1, n1 * n2, FFTW_ESTIMATE);
-    }
-    free(re);
-    free(cx);
-    if (!f.r2c || !f.c2r) {
-        if (f.r2c)
-            fftwf_destroy_plan(f.r2c);
-        if (f.c2r)
-            fftwf_destroy_plan(f.c2r);
-        dl_fail(DL_ERR_MEMORY, "conv2d: FFTW could not plan a %dx%d transform", n1, n2);
-        return NULL;
-    }
-    int slot;
-    if (field_count < PLAN_CACHE) {
-        slot = field_count++;
-    } else {
-        slot = next_slot;
-        next_slot = (next_slot + 1) % PLAN_CACHE;
-        fftwf_destroy_plan(fields[slot].r2c);
-        fftwf_destroy_plan(fields[slot].c2r);
-    }
-    fields[slot] = f;
-    return &fields[slot];
-}
-
-/* Floats of scratch each thread needs: one block of fields and spectra. */
+/* Floats of scratch each thread needs: GROUP real fields. */
 static int64_t scratch_per_thread(const fft_field *f)
 {
-    return block_reals(f) + block_spectra(f);
+    return round_up((int64_t)GROUP * f->n1 * f->n2);
 }
 
-/* spec[bin][p] = FFT of plane p (rows x cols at src + p*rows*cols) placed
- * at (top, left) of a zero field, for p < count. spec is complex. */
-static void transform_planes(const fft_field *f, const float *src, int64_t count, int64_t rows,
-                             int64_t cols, int64_t top, int64_t left, float *spec, float *scratch)
+/* The kept plans for `howmany` fields of f into a spectrum cols wide, or
+ * NULL. */
+static const fft_plans *find_plans(const fft_field *f, int64_t cols, int howmany)
 {
-    int64_t field = (int64_t)f->n1 * f->n2;
+    for (int i = 0; i < plan_count; i++)
+        if (plans[i].n1 == f->n1 && plans[i].n2 == f->n2 && plans[i].cols == cols &&
+            plans[i].howmany == howmany)
+            return &plans[i];
+    return NULL;
+}
+
+/* Makes and keeps those plans in a free slot (the caller leaves one); re
+ * and spec are arrays of the coming executions (FFTW_ESTIMATE reads
+ * neither), and later executions use arrays of the same 64-byte
+ * alignment. NULL, with an error, when FFTW cannot plan. */
+static const fft_plans *make_plans(const fft_field *f, int64_t cols, int howmany, float *re,
+                                   float *spec)
+{
+    int dims[2] = {f->n1, f->n2}, field = f->n1 * f->n2;
+    fft_plans p = {f->n1, f->n2, howmany, cols, NULL, NULL};
+    p.r2c = fftwf_plan_many_dft_r2c(2, dims, howmany, re, NULL, 1, field, (fftwf_complex *)spec,
+                                    NULL, (int)cols, 1, FFTW_ESTIMATE);
+    p.c2r = fftwf_plan_many_dft_c2r(2, dims, howmany, (fftwf_complex *)spec, NULL, (int)cols, 1,
+                                    re, NULL, 1, field, FFTW_ESTIMATE);
+    if (!p.r2c || !p.c2r) {
+        if (p.r2c)
+            fftwf_destroy_plan(p.r2c);
+        if (p.c2r)
+            fftwf_destroy_plan(p.c2r);
+        dl_fail(DL_ERR_MEMORY, "conv2d: FFTW could not plan a %dx%d transform", f->n1, f->n2);
+        return NULL;
+    }
+    plans[plan_count] = p;
+    return &plans[plan_count++];
+}
+
+/* The plans for a row of cols planes taken GROUP at a time: `full` for
+ * whole groups (NULL when cols < GROUP), `tail` for the last, shorter one
+ * (NULL when there is none). When the cache cannot take the missing ones,
+ * it is emptied first (plans are only used during one call). False, with
+ * an error, when FFTW cannot plan. Not to be called from a parallel
+ * region: FFTW's planner is not thread-safe. */
+static bool row_plans(const fft_field *f, int64_t cols, float *scratch, float *spec,
+                      const fft_plans **full, const fft_plans **tail)
+{
+    int rest = (int)(cols % GROUP);
+    bool want_full = cols >= GROUP, want_tail = rest > 0;
+    *full = want_full ? find_plans(f, cols, GROUP) : NULL;
+    *tail = want_tail ? find_plans(f, cols, rest) : NULL;
+    int missing = (want_full && !*full) + (want_tail && !*tail);
+    if (missing && plan_count + missing > PLAN_CACHE) {
+        for (int i = 0; i < plan_count; i++) {
+            fftwf_destroy_plan(plans[i].r2c);
+            fftwf_destroy_plan(plans[i].c2r);
+        }
+        plan_count = 0;
+        *full = *tail = NULL;
+    }
+    if (want_full && !*full && !(*full = make_plans(f, cols, GROUP, scratch, spec)))
+        return false;
+    if (want_tail && !*tail && !(*tail = make_plans(f, cols, rest, scratch, spec)))
+        return false;
+    return true;
+}
+
+/* The spectrum (rows, bins, cols) of rows x cols planes, each plane
+ * (height x width at src + p*height*width, p = row*cols + col) placed at
+ * (top, left) of a zero field. */
+static dl_status transform_planes(const fft_field *f, const float *src, int64_t rows,
+                                  int64_t cols, int64_t height, int64_t width, int64_t top,
+                                  int64_t left, float *spec, float *scratch)
+{
+    const fft_plans *full, *tail;
+    if (!row_plans(f, cols, scratch, spec, &full, &tail))
+        return DL_ERR_MEMORY;
+    int64_t field = (int64_t)f->n1 * f->n2, groups = (cols + GROUP - 1) / GROUP;
     #pragma omp parallel
     {
         float *re = scratch + omp_get_thread_num() * scratch_per_thread(f);
-        float *cx = re + block_reals(f);
-        memset(re, 0, (size_t)block_reals(f) * sizeof(float));
+        memset(re, 0, (size_t)scratch_per_thread(f) * sizeof(float));
         #pragma omp for schedule(static)
-        for (int64_t first = 0; first < count; first += BLOCK) {
-            int64_t planes = count - first < BLOCK ? count - first : BLOCK;
+        for (int64_t unit = 0; unit < rows * groups; unit++) {
+            int64_t row = unit / groups, first = unit % groups * GROUP;
+            int64_t planes = cols - first < GROUP ? cols - first : GROUP;
             for (int64_t q = 0; q < planes; q++) {
-                const float *plane = src + (first + q) * rows * cols;
-                for (int64_t r = 0; r < rows; r++)
-                    memcpy(re + q * field + (top + r) * f->n2 + left, plane + r * cols,
-                           (size_t)cols * sizeof(float));
+                const float *plane = src + (row * cols + first + q) * height * width;
+                for (int64_t r = 0; r < height; r++) {
+                    float *to = re + q * field + (top + r) * f->n2 + left;
+                    for (int64_t i = 0; i < width; i++)
+                        to[i] = plane[r * width + i];
+                }
             }
-            fftwf_execute_dft_r2c(f->r2c, re, (fftwf_complex *)cx);
-            for (int64_t b = 0; b < f->bins; b++)
-                memcpy(spec + 2 * (b * count + first), cx + 2 * b * BLOCK,
-                       (size_t)planes * 2 * sizeof(float));
+            fftwf_execute_dft_r2c(planes == GROUP ? full->r2c : tail->r2c, re,
+                                  (fftwf_complex *)(spec + 2 * (row * f->bins * cols + first)));
         }
     }
+    return DL_OK;
 }
 
-/* For p < count, the rows x cols window at (top, left) of the inverse FFT
- * of spec[.][p], times scale, plus bias[p % period] when bias is not NULL,
- * goes to plane p of dst: dst = beta * dst + that (dst is not read when
- * beta is 0). */
-static void inverse_planes(const fft_field *f, const float *spec, int64_t count, float *dst,
-                           int64_t rows, int64_t cols, int64_t top, int64_t left, float scale,
-                           const float *bias, int64_t period, float beta, float *scratch)
+/* For each plane p = row*cols + col of a spectrum (rows, bins, cols): the
+ * height x width window at (top, left) of its inverse FFT, times scale,
+ * plus bias[p % period] when bias is not NULL, goes to plane p of dst:
+ * dst = beta * dst + that (dst is not read when beta is 0). The spectrum
+ * is overwritten. */
+static dl_status inverse_planes(const fft_field *f, float *spec, int64_t rows, int64_t cols,
+                                float *dst, int64_t height, int64_t width, int64_t top,
+                                int64_t left, float scale, const float *bias, int64_t period,
+                                float beta, float *scratch)
 {
-    int64_t field = (int64_t)f->n1 * f->n2;
+    const fft_plans *full, *tail;
+    if (!row_plans(f, cols, scratch, spec, &full, &tail))
+        return DL_ERR_MEMORY;
+    int64_t field = (int64_t)f->n1 * f->n2, groups = (cols + GROUP - 1) / GROUP;
     #pragma omp parallel
     {
         float *re = scratch + omp_get_thread_num() * scratch_per_thread(f);
-        float *cx = re + block_reals(f);
-        memset(cx, 0, (size_t)block_spectra(f) * sizeof(float));
         #pragma omp for schedule(static)
-        for (int64_t first = 0; first < count; first += BLOCK) {
-            int64_t planes = count - first < BLOCK ? count - first : BLOCK;
-            for (int64_t b = 0; b < f->bins; b++)
-                memcpy(cx + 2 * b * BLOCK, spec + 2 * (b * count + first),
-                       (size_t)planes * 2 * sizeof(float));
-            fftwf_execute_dft_c2r(f->c2r, (fftwf_complex *)cx, re);
+        for (int64_t unit = 0; unit < rows * groups; unit++) {
+            int64_t row = unit / groups, first = unit % groups * GROUP;
+            int64_t planes = cols - first < GROUP ? cols - first : GROUP;
+            fftwf_execute_dft_c2r(planes == GROUP ? full->c2r : tail->c2r,
+                                  (fftwf_complex *)(spec + 2 * (row * f->bins * cols + first)), re);
             for (int64_t q = 0; q < planes; q++) {
-                int64_t p = first + q;
+                int64_t p = row * cols + first + q;
                 float add = bias ? bias[p % period] : 0.0f;
-                float *plane = dst + p * rows * cols;
-                for (int64_t r = 0; r < rows; r++) {
+                float *plane = dst + p * height * width;
+                for (int64_t r = 0; r < height; r++) {
                     const float *from = re + q * field + (top + r) * f->n2 + left;
-                    float *to = plane + r * cols;
+                    float *to = plane + r * width;
                     if (beta == 0.0f)
-                        for (int64_t i = 0; i < cols; i++)
+                        for (int64_t i = 0; i < width; i++)
                             to[i] = scale * from[i] + add;
                     else
-                        for (int64_t i = 0; i < cols; i++)
+                        for (int64_t i = 0; i < width; i++)
                             to[i] = beta * to[i] + scale * from[i] + add;
                 }
             }
         }
     }
+    return DL_OK;
 }
 
-/* C[f] (m, n) = op(A[f]) (m, k) @ op(B[f]) (k, n) at every bin f, where
- * A[f] holds a_step complex numbers, B[f] b_step, C[f] m*n. Each bin is
- * one single-threaded cgemm; bins are spread over the threads. */
+/* C[f] (m, n) = op(A[f]) @ op(B[f]) at every bin f, for spectra laid out
+ * (rows, bins, cols): A is `a_cols` wide, B `b_cols`, C (m, bins, n). Each
+ * bin is one single-threaded cgemm on strided views; bins are spread over
+ * the threads. C is zeroed in one sweep and accumulated into (beta 1):
+ * cgemm's own zeroing of a strided view costs more. */
 static void multiply_bins(int64_t bins, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m,
-                          int64_t n, int64_t k, const float *a, int64_t lda, int64_t a_step,
-                          const float *b, int64_t ldb, int64_t b_step, float *c)
+                          int64_t n, int64_t k, const float *a, int64_t a_cols, const float *b,
+                          int64_t b_cols, float *c)
 {
-    static const float one[2] = {1.0f, 0.0f}, zero[2] = {0.0f, 0.0f};
-    #pragma omp parallel for schedule(static)
-    for (int64_t f = 0; f < bins; f++)
-        cblas_cgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, one, a + 2 * f * a_step,
-                    (int)lda, b + 2 * f * b_step, (int)ldb, zero, c + 2 * f * m * n, (int)n);
-}
-
-/* The field for images h x w with g's padding, or NULL with an error. */
-static const fft_field *field_for_images(int64_t h, int64_t w, const dl_conv_geometry *g)
-{
-    return field_for(fft_size(h + 2 * g->ph), fft_size(w + 2 * g->pw));
+    static const float one[2] = {1.0f, 0.0f};
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(static)
+        for (int64_t row = 0; row < m; row++)
+            memset(c + 2 * row * bins * n, 0, (size_t)(2 * bins * n) * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int64_t f = 0; f < bins; f++)
+            cblas_cgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, one, a + 2 * f * a_cols,
+                        (int)(bins * a_cols), b + 2 * f * b_cols, (int)(bins * b_cols), one,
+                        c + 2 * f * n, (int)(bins * n));
+    }
 }
 
 /* Scratch for every thread of the parallel loops. */
@@ -225,10 +263,10 @@ static dl_status scratch_for(const fft_field *f, dl_tensor **scratch)
     return dl_empty("conv2d", 1, &floats, scratch);
 }
 
-/* A spectrum of `planes` complex numbers per bin. */
-static dl_status spectrum(const fft_field *f, int64_t planes, dl_tensor **out)
+/* A spectrum of rows x cols planes. */
+static dl_status spectrum(const fft_field *f, int64_t rows, int64_t cols, dl_tensor **out)
 {
-    return dl_empty("conv2d", 3, (const int64_t[]){f->bins, planes, 2}, out);
+    return dl_empty("conv2d", 4, (const int64_t[]){rows, f->bins, cols, 2}, out);
 }
 
 bool conv_fft_pays(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
@@ -252,20 +290,20 @@ dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl
 {
     int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
     int64_t o = weight->shape[0];
-    const fft_field *f = field_for_images(h, w, g);
-    if (!f)
-        return DL_ERR_MEMORY;
+    fft_field f = field_for_images(h, w, g);
     dl_tensor *xs = NULL, *ws = NULL, *ys = NULL, *scratch = NULL;
     dl_status st;
-    if ((st = spectrum(f, n * c, &xs)) == DL_OK && (st = spectrum(f, o * c, &ws)) == DL_OK &&
-        (st = spectrum(f, n * o, &ys)) == DL_OK && (st = scratch_for(f, &scratch)) == DL_OK) {
-        float *tmp = dl_data(scratch);
-        transform_planes(f, dl_data(x), n * c, h, w, g->ph, g->pw, dl_data(xs), tmp);
-        transform_planes(f, dl_data(weight), o * c, g->kh, g->kw, 0, 0, dl_data(ws), tmp);
-        multiply_bins(f->bins, CblasNoTrans, CblasConjTrans, n, o, c, dl_data(xs), c, n * c,
-                      dl_data(ws), c, o * c, dl_data(ys));
-        inverse_planes(f, dl_data(ys), n * o, dl_data(y), g->ho, g->wo, 0, 0,
-                       1.0f / (float)(f->n1 * f->n2), bias ? dl_data(bias) : NULL, o, 0.0f, tmp);
+    if ((st = spectrum(&f, n, c, &xs)) == DL_OK && (st = spectrum(&f, o, c, &ws)) == DL_OK &&
+        (st = spectrum(&f, n, o, &ys)) == DL_OK && (st = scratch_for(&f, &scratch)) == DL_OK &&
+        (st = transform_planes(&f, dl_data(x), n, c, h, w, g->ph, g->pw, dl_data(xs),
+                               dl_data(scratch))) == DL_OK &&
+        (st = transform_planes(&f, dl_data(weight), o, c, g->kh, g->kw, 0, 0, dl_data(ws),
+                               dl_data(scratch))) == DL_OK) {
+        multiply_bins(f.bins, CblasNoTrans, CblasConjTrans, n, o, c, dl_data(xs), c, dl_data(ws),
+                      c, dl_data(ys));
+        st = inverse_planes(&f, dl_data(ys), n, o, dl_data(y), g->ho, g->wo, 0, 0,
+                            1.0f / (float)(f.n1 * f.n2), bias ? dl_data(bias) : NULL, o, 0.0f,
+                            dl_data(scratch));
     }
     if (st == DL_OK && xspec && wspec) {
         *xspec = xs;
@@ -285,28 +323,26 @@ dl_status conv_fft_backward(const dl_tensor *xspec, const dl_tensor *wspec,
                             float beta_w, float *dx)
 {
     int64_t n = x_shape[0], c = x_shape[1], h = x_shape[2], w = x_shape[3], o = w_shape[0];
-    const fft_field *f = field_for_images(h, w, g);
-    if (!f)
-        return DL_ERR_MEMORY;
-    float scale = 1.0f / (float)(f->n1 * f->n2);
+    fft_field f = field_for_images(h, w, g);
+    float scale = 1.0f / (float)(f.n1 * f.n2);
     dl_tensor *gs = NULL, *out = NULL, *scratch = NULL;
     dl_status st;
-    if ((st = spectrum(f, n * o, &gs)) == DL_OK &&
-        (st = spectrum(f, n * c > o * c ? n * c : o * c, &out)) == DL_OK &&
-        (st = scratch_for(f, &scratch)) == DL_OK) {
-        float *tmp = dl_data(scratch);
-        transform_planes(f, dl_data(gy), n * o, g->ho, g->wo, 0, 0, dl_data(gs), tmp);
+    if ((st = spectrum(&f, n, o, &gs)) == DL_OK &&
+        (st = spectrum(&f, n > o ? n : o, c, &out)) == DL_OK &&
+        (st = scratch_for(&f, &scratch)) == DL_OK &&
+        (st = transform_planes(&f, dl_data(gy), n, o, g->ho, g->wo, 0, 0, dl_data(gs),
+                               dl_data(scratch))) == DL_OK) {
         if (dx) {
-            multiply_bins(f->bins, CblasNoTrans, CblasNoTrans, n, c, o, dl_data(gs), o, n * o,
-                          dl_data(wspec), c, o * c, dl_data(out));
-            inverse_planes(f, dl_data(out), n * c, dx, h, w, g->ph, g->pw, scale, NULL, 1, 0.0f,
-                           tmp);
+            multiply_bins(f.bins, CblasNoTrans, CblasNoTrans, n, c, o, dl_data(gs), o,
+                          dl_data(wspec), c, dl_data(out));
+            st = inverse_planes(&f, dl_data(out), n, c, dx, h, w, g->ph, g->pw, scale, NULL, 1,
+                                0.0f, dl_data(scratch));
         }
-        if (dw) {
-            multiply_bins(f->bins, CblasConjTrans, CblasNoTrans, o, c, n, dl_data(gs), o, n * o,
-                          dl_data(xspec), c, n * c, dl_data(out));
-            inverse_planes(f, dl_data(out), o * c, dw, g->kh, g->kw, 0, 0, scale, NULL, 1, beta_w,
-                           tmp);
+        if (dw && st == DL_OK) {
+            multiply_bins(f.bins, CblasConjTrans, CblasNoTrans, o, c, n, dl_data(gs), o,
+                          dl_data(xspec), c, dl_data(out));
+            st = inverse_planes(&f, dl_data(out), o, c, dw, g->kh, g->kw, 0, 0, scale, NULL, 1,
+                                beta_w, dl_data(scratch));
         }
     }
     dl_release(gs);

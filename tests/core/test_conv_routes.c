@@ -1,7 +1,8 @@
-/* test_conv_fft.c -- the FFT route of conv2d against a direct loop:
- * forward, dx, dweight and dbias over several geometries, and the choice
- * of route conv2d makes. */
+/* test_conv_routes.c -- conv2d's FFT and direct-loop routes against plain
+ * reference loops: forward, dx, dweight and dbias over several geometries,
+ * and the choice of route conv2d makes. */
 #include "helpers.h"
+#include "../../core/nn/conv_direct.h"
 #include "../../core/nn/conv_fft.h"
 #include "../../core/nn/window.h"
 
@@ -51,9 +52,9 @@ static void direct(const conv_case *k, const float *x, const float *w, const flo
                 }
 }
 
-/* Runs the FFT route on case k (stride 1) and asserts that y, dx and
- * dweight match the direct loops. */
-static void check_case(const conv_case *k)
+/* Runs the FFT route (or the direct one) on case k (stride 1) and asserts
+ * that y, dx and dweight match the reference loops. */
+static void check_route(const conv_case *k, bool fft)
 {
     int kernel[2] = {(int)k->kh, (int)k->kw}, stride[2] = {1, 1},
         padding[2] = {(int)k->ph, (int)k->pw};
@@ -67,13 +68,19 @@ static void check_case(const conv_case *k)
     assert_int_equal(dl_empty("test", 4, gy->shape, &y), DL_OK);
     assert_int_equal(dl_empty("test", 4, x->shape, &dx), DL_OK);
     assert_int_equal(dl_empty("test", 4, w->shape, &dw), DL_OK);
-    assert_int_equal(conv_fft_forward(x, w, b, &g, y, &xspec, &wspec), DL_OK);
+    if (fft)
+        assert_int_equal(conv_fft_forward(x, w, b, &g, y, &xspec, &wspec), DL_OK);
+    else
+        assert_int_equal(conv_direct_forward(x, w, b, &g, y), DL_OK);
     /* beta 1 adds to what dweight holds: start from 1 everywhere */
-    float *fft_dw = dl_data(dw);
+    float *route_dw = dl_data(dw);
     for (int64_t i = 0; i < dl_numel(dw); i++)
-        fft_dw[i] = 1.0f;
-    assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy, fft_dw, 1.0f,
-                                       dl_data(dx)), DL_OK);
+        route_dw[i] = 1.0f;
+    if (fft)
+        assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy, route_dw,
+                                           1.0f, dl_data(dx)), DL_OK);
+    else
+        assert_int_equal(conv_direct_backward(x, w, gy, &g, route_dw, 1.0f, dl_data(dx)), DL_OK);
 
     int64_t ny = dl_numel(y), nx = dl_numel(x), nw = dl_numel(w);
     float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx),
@@ -83,7 +90,7 @@ static void check_case(const conv_case *k)
         rdw[i] += 1.0f;
     assert_true(relative_error(dl_data(y), ry, ny) < 1e-5);
     assert_true(relative_error(dl_data(dx), rdx, nx) < 1e-5);
-    assert_true(relative_error(fft_dw, rdw, nw) < 1e-5);
+    assert_true(relative_error(route_dw, rdw, nw) < 1e-5);
     free(ry);
     free(rdx);
     free(rdw);
@@ -110,26 +117,41 @@ static void fft_route_matches_direct_loops(void **state)
     };
     dl_manual_seed(5);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
-        check_case(&cases[t]);
+        check_route(&cases[t], true);
+}
+
+/* The direct route matches the reference loops, images wider than its
+ * register tile included. */
+static void direct_route_matches_reference_loops(void **state)
+{
+    static const conv_case cases[] = {
+        {5, 1, 28, 28, 16, 5, 5, 2, 2},   /* the bench CNN's first layer */
+        {2, 3, 9, 70, 4, 3, 3, 1, 1},     /* RGB, three column tiles */
+        {3, 2, 6, 5, 3, 1, 4, 0, 2},      /* 1x4 kernel, padding on one axis */
+        {1, 1, 3, 3, 2, 3, 3, 0, 0},      /* one output pixel */
+    };
+    dl_manual_seed(7);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
+        check_route(&cases[t], false);
 }
 
 /* More image sizes than the plan cache holds: old plans are replaced, and
  * a size seen before is planned again when it comes back. */
 static void many_image_sizes_replan(void **state)
 {
-    static const int64_t sizes[] = {4, 8, 12, 16, 20};
+    static const int64_t sizes[] = {4, 8, 12, 16, 20, 24, 32};   /* 49 fields */
     dl_manual_seed(6);
     for (int round = 0; round < 2; round++)
-        for (int i = 0; i < 5; i++)
-            for (int j = 0; j < 4; j++) {
+        for (int i = 0; i < 7; i++)
+            for (int j = 0; j < 7; j++) {
                 conv_case k = {1, 2, sizes[i], sizes[j], 2, 3, 3, 0, 0};
-                check_case(&k);
+                check_route(&k, true);
             }
 }
 
-/* conv2d takes the FFT route for a wide 5x5 layer and im2col for a
- * one-channel input or a stride of 2, and its gradients through autograd
- * (bias included) agree with the direct loops either way. */
+/* conv2d takes the FFT route for a wide 5x5 layer, the direct one for a
+ * one-channel input, im2col for a stride of 2, and its gradients through
+ * autograd (bias included) agree with the reference loops. */
 static void conv2d_chooses_its_route_and_agrees(void **state)
 {
     dl_conv_geometry wide = {5, 5, 1, 1, 2, 2, 14, 14}, strided = {5, 5, 2, 2, 2, 2, 7, 7};
@@ -137,6 +159,9 @@ static void conv2d_chooses_its_route_and_agrees(void **state)
     assert_false(conv_fft_pays(64, 16, 14, 14, 32, &strided));
     dl_conv_geometry first = {5, 5, 1, 1, 2, 2, 28, 28};
     assert_false(conv_fft_pays(64, 1, 28, 28, 16, &first));
+    assert_true(conv_direct_suits(1, &first));
+    assert_false(conv_direct_suits(16, &wide));
+    assert_false(conv_direct_suits(1, &strided));
 
     const conv_case k = {64, 16, 14, 14, 32, 5, 5, 2, 2};
     assert_true(conv_fft_pays(k.n, k.c, k.h, k.w, k.o, &wide));
@@ -174,7 +199,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fft_route_matches_direct_loops),
         cmocka_unit_test(many_image_sizes_replan),
+        cmocka_unit_test(direct_route_matches_reference_loops),
         cmocka_unit_test(conv2d_chooses_its_route_and_agrees),
     };
-    return cmocka_run_group_tests_name("conv_fft", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("conv_routes", tests, NULL, NULL);
 }

@@ -1,0 +1,248 @@
+/*
+ * conv_direct.c -- stride-1 convolution by direct loops, for layers with a
+ * short reduction (C * kh * kw <= DIRECT_MAX_TAPS: first layers on gray or
+ * RGB images).
+ *
+ * There im2col + sgemm multiplies matrices only a few dozen deep: the
+ * unfolded copy, sgemm's packing and the layout shuffles cost more than
+ * the multiply-adds. Here each image is copied once into a zero-padded
+ * buffer, and every output row is summed over the taps in a register tile
+ * of TILE columns (the inner loops vectorize across columns):
+ *   forward  y[o](i, j)   = b[o] + sum over c, u, v of w[o,c,u,v] x[c](i+u, j+v)
+ *   dweight  dw[o,c,u,v] += sum over images, i, j of g[o](i, j) x[c](i+u, j+v)
+ *   dx       dx[c](i+u, j+v) += sum over o of w[o,c,u,v] g[o](i, j)
+ * Images are spread over the threads; dweight is summed per thread, then
+ * added up.
+ */
+#include <omp.h>
+#include <string.h>
+
+#include "../internal.h"
+#include "conv_direct.h"
+
+#define DIRECT_MAX_TAPS 32
+#ifdef __AVX__
+#define LANES 8         /* floats per vector register */
+#else
+#define LANES 4         /* SSE (the build without -march=native) */
+#endif
+#define VECS 4          /* registers of output columns summed at a time */
+#define TILE (LANES * VECS)
+
+typedef float vec __attribute__((vector_size(LANES * sizeof(float))));
+
+static inline vec load(const float *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+bool conv_direct_suits(int64_t c, const dl_conv_geometry *g)
+{
+    return g->sh == 1 && g->sw == 1 && c * g->kh * g->kw <= DIRECT_MAX_TAPS;
+}
+
+/* Layout of one image's padded copy: rows of `pitch` floats, zero beyond
+ * the image, wide enough for whole tiles of output columns. */
+typedef struct {
+    int64_t rows, pitch, floats;   /* per channel: rows * pitch */
+} padded_plane;
+
+static padded_plane padded_layout(int64_t h, const dl_conv_geometry *g)
+{
+    int64_t tiles = (g->wo + TILE - 1) / TILE;
+    int64_t pitch = tiles * TILE + g->kw - 1;
+    int64_t rows = h + 2 * g->ph;
+    return (padded_plane){rows, pitch, rows * pitch};
+}
+
+/* Copies the c planes (h x w) of one image into pad (already zero where
+ * no pixel goes) at (ph, pw). */
+static void pad_image(const float *x, int64_t c, int64_t h, int64_t w,
+                      const dl_conv_geometry *g, const padded_plane *p, float *pad)
+{
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t r = 0; r < h; r++)
+            memcpy(pad + ch * p->floats + (r + g->ph) * p->pitch + g->pw,
+                   x + (ch * h + r) * w, (size_t)w * sizeof(float));
+}
+
+/* n rounded up to whole 64-byte lines of floats. */
+static int64_t round_up(int64_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+/* Scratch of every thread: `floats` each, from 64-byte boundaries. */
+static dl_status scratch_for(int64_t floats, dl_tensor **scratch, int64_t *per_thread)
+{
+    *per_thread = round_up(floats);
+    int64_t total = omp_get_max_threads() * *per_thread;
+    return dl_empty("conv2d", 1, &total, scratch);
+}
+
+dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                              const dl_conv_geometry *g, dl_tensor *y)
+{
+    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
+    int64_t o = weight->shape[0], kh = g->kh, kw = g->kw, ho = g->ho, wo = g->wo;
+    padded_plane p = padded_layout(h, g);
+    dl_tensor *scratch = NULL;
+    int64_t per_thread;
+    dl_status st = scratch_for(c * p.floats, &scratch, &per_thread);
+    if (st != DL_OK)
+        return st;
+    const float *xv = dl_data(x), *wv = dl_data(weight), *bv = bias ? dl_data(bias) : NULL;
+    float *yv = dl_data(y), *base = dl_data(scratch);
+    #pragma omp parallel
+    {
+        float *pad = base + omp_get_thread_num() * per_thread;
+        memset(pad, 0, (size_t)(c * p.floats) * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int64_t img = 0; img < n; img++) {
+            pad_image(xv + img * c * h * w, c, h, w, g, &p, pad);
+            for (int64_t oc = 0; oc < o; oc++) {
+                const float *taps = wv + oc * c * kh * kw;
+                float *plane = yv + (img * o + oc) * ho * wo;
+                float b = bv ? bv[oc] : 0.0f;
+                for (int64_t j0 = 0; j0 < wo; j0 += TILE)
+                    for (int64_t i = 0; i < ho; i++) {
+                        vec acc[VECS];
+                        for (int k = 0; k < VECS; k++)
+                            acc[k] = (vec){0} + b;
+                        for (int64_t ch = 0; ch < c; ch++)
+                            for (int64_t u = 0; u < kh; u++) {
+                                const float *row = pad + ch * p.floats + (i + u) * p.pitch + j0;
+                                const float *t = taps + (ch * kh + u) * kw;
+                                for (int64_t v = 0; v < kw; v++)
+                                    for (int k = 0; k < VECS; k++)
+                                        acc[k] += t[v] * load(row + v + k * LANES);
+                            }
+                        int64_t width = wo - j0 < TILE ? wo - j0 : TILE;
+                        memcpy(plane + i * wo + j0, acc, (size_t)width * sizeof(float));
+                    }
+            }
+        }
+    }
+    dl_release(scratch);
+    return DL_OK;
+}
+
+/* Copies the o gradient planes (ho x wo) of one image into gpad, rows of
+ * `pitch` floats whose tails stay zero. */
+static void pad_gradient(const float *gy, int64_t o, const dl_conv_geometry *g, int64_t pitch,
+                         float *gpad)
+{
+    for (int64_t r = 0; r < o * g->ho; r++)
+        memcpy(gpad + r * pitch, gy + r * g->wo, (size_t)g->wo * sizeof(float));
+}
+
+/* dweight of one image added into sums, one vector per tap (o, c, kh, kw):
+ * the gradient rows times the image rows shifted by the tap, summed in
+ * registers over a row's column tiles and the rows; lanes are added up by
+ * the caller. */
+static void image_weight_grad(const float *gpad, const float *pad, int64_t c, int64_t o,
+                              const dl_conv_geometry *g, const padded_plane *p, int64_t gpitch,
+                              vec *sums)
+{
+    int64_t kh = g->kh, kw = g->kw, ho = g->ho;
+    for (int64_t oc = 0; oc < o; oc++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t u = 0; u < kh; u++)
+                for (int64_t v = 0; v < kw; v++) {
+                    vec acc[VECS] = {{0}};
+                    for (int64_t i = 0; i < ho; i++) {
+                        const float *row = pad + ch * p->floats + (i + u) * p->pitch + v;
+                        const float *gr = gpad + (oc * ho + i) * gpitch;
+                        for (int64_t j0 = 0; j0 < gpitch; j0 += TILE)
+                            for (int k = 0; k < VECS; k++)
+                                acc[k] += load(gr + j0 + k * LANES) * load(row + j0 + k * LANES);
+                    }
+                    vec total = acc[0];
+                    for (int k = 1; k < VECS; k++)
+                        total += acc[k];
+                    sums[((oc * c + ch) * kh + u) * kw + v] += total;
+                }
+}
+
+/* dx of one image: the gradient planes spread back through the taps into
+ * the padded dpad (zeroed here), then cropped into dx. */
+static void image_input_grad(const float *gy, const float *wv, int64_t c, int64_t o, int64_t h,
+                             int64_t w, const dl_conv_geometry *g, const padded_plane *p,
+                             float *dpad, float *dx)
+{
+    int64_t kh = g->kh, kw = g->kw, ho = g->ho, wo = g->wo;
+    memset(dpad, 0, (size_t)(c * p->floats) * sizeof(float));
+    for (int64_t oc = 0; oc < o; oc++) {
+        const float *plane = gy + oc * ho * wo;
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t u = 0; u < kh; u++)
+                for (int64_t v = 0; v < kw; v++) {
+                    float t = wv[((oc * c + ch) * kh + u) * kw + v];
+                    for (int64_t i = 0; i < ho; i++) {
+                        float *row = dpad + ch * p->floats + (i + u) * p->pitch + v;
+                        const float *gr = plane + i * wo;
+                        for (int64_t j = 0; j < wo; j++)
+                            row[j] += t * gr[j];
+                    }
+                }
+    }
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t r = 0; r < h; r++)
+            memcpy(dx + (ch * h + r) * w, dpad + ch * p->floats + (r + g->ph) * p->pitch + g->pw,
+                   (size_t)w * sizeof(float));
+}
+
+dl_status conv_direct_backward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *gy,
+                               const dl_conv_geometry *g, float *dw, float beta_w, float *dx)
+{
+    int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
+    int64_t o = weight->shape[0], taps = o * c * g->kh * g->kw;
+    int64_t gpitch = (g->wo + TILE - 1) / TILE * TILE;
+    padded_plane p = padded_layout(h, g);
+    /* per thread: padded image | padded gradient | tap sums | padded dx */
+    int64_t image = round_up(c * p.floats), gradient = round_up(o * g->ho * gpitch);
+    int64_t sums_at = image + gradient;      /* 64-byte aligned, as vec needs */
+    int64_t dpad_at = sums_at + taps * LANES;
+    dl_tensor *scratch = NULL;
+    int64_t per_thread;
+    dl_status st = scratch_for(dpad_at + (dx ? image : 0), &scratch, &per_thread);
+    if (st != DL_OK)
+        return st;
+    const float *xv = dl_data(x), *wv = dl_data(weight), *gv = dl_data(gy);
+    float *base = dl_data(scratch);
+    int threads = omp_get_max_threads();
+    for (int th = 0; th < threads; th++)     /* every sum, even of a thread not started */
+        memset(base + th * per_thread + sums_at, 0, (size_t)(taps * LANES) * sizeof(float));
+    #pragma omp parallel num_threads(threads)
+    {
+        float *pad = base + omp_get_thread_num() * per_thread;
+        float *gpad = pad + image, *dpad = pad + dpad_at;
+        vec *sums = (vec *)(pad + sums_at);
+        memset(pad, 0, (size_t)(image + gradient) * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int64_t img = 0; img < n; img++) {
+            const float *gi = gv + img * o * g->ho * g->wo;
+            if (dw) {
+                pad_image(xv + img * c * h * w, c, h, w, g, &p, pad);
+                pad_gradient(gi, o, g, gpitch, gpad);
+                image_weight_grad(gpad, pad, c, o, g, &p, gpitch, sums);
+            }
+            if (dx)
+                image_input_grad(gi, wv, c, o, h, w, g, &p, dpad, dx + img * c * h * w);
+        }
+    }
+    if (dw) {
+        /* thread by thread, lane by lane: the same order every run */
+        for (int64_t t = 0; t < taps; t++) {
+            float s = 0;
+            for (int th = 0; th < threads; th++)
+                for (int lane = 0; lane < LANES; lane++)
+                    s += base[th * per_thread + sums_at + t * LANES + lane];
+            dw[t] = beta_w != 0.0f ? beta_w * dw[t] + s : s;
+        }
+    }
+    dl_release(scratch);
+    return DL_OK;
+}
