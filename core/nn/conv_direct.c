@@ -28,6 +28,7 @@
 #endif
 #define VECS 4          /* registers of output columns summed at a time */
 #define TILE (LANES * VECS)
+#define KW_UNROLLED 8   /* kernel widths with a loop specialised for them */
 
 typedef float vec __attribute__((vector_size(LANES * sizeof(float))));
 
@@ -138,10 +139,27 @@ static void pad_gradient(const float *gy, int64_t o, const dl_conv_geometry *g, 
         memcpy(gpad + r * pitch, gy + r * g->wo, (size_t)g->wo * sizeof(float));
 }
 
-/* dweight of one image added into sums, one vector per tap (o, c, kh, kw):
- * the gradient rows times the image rows shifted by the tap, summed in
- * registers over a row's column tiles and the rows; lanes are added up by
- * the caller. */
+/* The kw taps (u fixed) of one channel pair: sums[v] += gradient rows
+ * times image rows shifted by v, over `rows` rows of `width` columns (a
+ * multiple of LANES). Inlined with kw a constant, the kw accumulators stay
+ * in registers and each gradient load serves kw multiply-adds. */
+static inline __attribute__((always_inline)) void tap_row_sums(
+    const float *gy, int64_t gpitch, const float *x, int64_t xpitch, int64_t rows, int64_t width,
+    int kw, vec *sums)
+{
+    vec acc[KW_UNROLLED] = {{0}};
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < width; j += LANES) {
+            vec g = load(gy + i * gpitch + j);
+            for (int v = 0; v < kw; v++)
+                acc[v] += g * load(x + i * xpitch + j + v);
+        }
+    for (int v = 0; v < kw; v++)
+        sums[v] += acc[v];
+}
+
+/* dweight of one image added into sums, one vector per tap (o, c, kh, kw);
+ * lanes are added up by the caller. */
 static void image_weight_grad(const float *gpad, const float *pad, int64_t c, int64_t o,
                               const dl_conv_geometry *g, const padded_plane *p, int64_t gpitch,
                               vec *sums)
@@ -149,21 +167,22 @@ static void image_weight_grad(const float *gpad, const float *pad, int64_t c, in
     int64_t kh = g->kh, kw = g->kw, ho = g->ho;
     for (int64_t oc = 0; oc < o; oc++)
         for (int64_t ch = 0; ch < c; ch++)
-            for (int64_t u = 0; u < kh; u++)
-                for (int64_t v = 0; v < kw; v++) {
-                    vec acc[VECS] = {{0}};
-                    for (int64_t i = 0; i < ho; i++) {
-                        const float *row = pad + ch * p->floats + (i + u) * p->pitch + v;
-                        const float *gr = gpad + (oc * ho + i) * gpitch;
-                        for (int64_t j0 = 0; j0 < gpitch; j0 += TILE)
-                            for (int k = 0; k < VECS; k++)
-                                acc[k] += load(gr + j0 + k * LANES) * load(row + j0 + k * LANES);
+            for (int64_t u = 0; u < kh; u++) {
+                const float *gy = gpad + oc * ho * gpitch;
+                const float *x = pad + ch * p->floats + u * p->pitch;
+                vec *tap = sums + ((oc * c + ch) * kh + u) * kw;
+                switch (kw) {
+#define KW_CASE(k) case k: tap_row_sums(gy, gpitch, x, p->pitch, ho, gpitch, k, tap); break;
+                KW_CASE(1) KW_CASE(2) KW_CASE(3) KW_CASE(4)
+                KW_CASE(5) KW_CASE(6) KW_CASE(7) KW_CASE(8)
+#undef KW_CASE
+                default:        /* wider kernels: KW_UNROLLED taps at a time */
+                    for (int64_t v0 = 0; v0 < kw; v0 += KW_UNROLLED) {
+                        int part = kw - v0 < KW_UNROLLED ? (int)(kw - v0) : KW_UNROLLED;
+                        tap_row_sums(gy, gpitch, x + v0, p->pitch, ho, gpitch, part, tap + v0);
                     }
-                    vec total = acc[0];
-                    for (int k = 1; k < VECS; k++)
-                        total += acc[k];
-                    sums[((oc * c + ch) * kh + u) * kw + v] += total;
                 }
+            }
 }
 
 /* dx of one image: the gradient planes spread back through the taps into

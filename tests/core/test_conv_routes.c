@@ -129,6 +129,7 @@ static void direct_route_matches_reference_loops(void **state)
         {2, 3, 9, 70, 4, 3, 3, 1, 1},     /* RGB, three column tiles */
         {3, 2, 6, 5, 3, 1, 4, 0, 2},      /* 1x4 kernel, padding on one axis */
         {1, 1, 3, 3, 2, 3, 3, 0, 0},      /* one output pixel */
+        {2, 2, 4, 30, 3, 1, 11, 0, 5},    /* 11 wide: past the unrolled widths */
     };
     dl_manual_seed(7);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
