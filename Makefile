@@ -20,7 +20,7 @@ BUILD   := build/san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
 BUILD   := build
-OPT     := -O3 -march=native -fno-math-errno -g
+OPT     := -O3 -march=native -fno-math-errno -ffp-contract=fast -g
 endif
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
