@@ -29,7 +29,7 @@ static dl_status max_pool_backward(dl_node *node, const dl_tensor *out, const dl
     if (!where)
         return DL_ERR_ARGUMENT;
     dl_tensor *x = node->inputs[0], *grad, *gc;
-    dl_status st = dl_full("max_pool2d", 4, x->shape, 0.0f, &grad);
+    dl_status st = dl_empty("max_pool2d", 4, x->shape, &grad);
     if (st != DL_OK)
         return st;
     if ((st = dl_contiguous(g, &gc)) != DL_OK) {
@@ -41,9 +41,11 @@ static dl_status max_pool_backward(dl_node *node, const dl_tensor *out, const dl
     const float *gv = dl_data(gc), *wv = dl_data(where);
     float *dx = dl_data(grad);
     #pragma omp parallel for schedule(static) if (planes * l > 65536)
-    for (int64_t p = 0; p < planes; p++)
+    for (int64_t p = 0; p < planes; p++) {
+        memset(dx + p * hw, 0, (size_t)hw * sizeof(float));   /* zeroed while in cache */
         for (int64_t i = 0; i < l; i++)
             dx[p * hw + (int64_t)wv[p * l + i]] += gv[p * l + i];
+    }
     dl_release(gc);
     return dl_accumulate_grad(x, grad);
 }
