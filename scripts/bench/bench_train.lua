@@ -10,7 +10,9 @@
 --   cnn_epoch_s    one epoch of Conv 5x5 1->16 pad 2, ReLU, MaxPool 2,
 --                  Conv 5x5 16->32 pad 2, ReLU, MaxPool 2, Linear 1568->10,
 --                  same data as 1x28x28 images, batch 64, SGD with momentum
--- The data has Fashion-MNIST's shape; values are random (speed only).
+-- The data has Fashion-MNIST's shape; values are random (speed only). Each
+-- epoch figure is the best of EPOCHS epochs: a shared machine's neighbours
+-- slow single runs by up to a third.
 local dl = require "dl"
 local nn, optim = dl.nn, dl.optim
 
@@ -44,7 +46,7 @@ end
 print(("tiny_step_us %.3f"):format(median(runs) * 1e6))
 
 -- One epoch -----------------------------------------------------------------------
-local N, BATCH = 60000, 64
+local N, BATCH, EPOCHS = 60000, 64, 3
 local images = dl.randn(N, 784)
 local labels = (dl.rand(N) * 10):floor() + 1
 
@@ -65,8 +67,17 @@ local function epoch(model, inputs, batches)
 end
 
 local mlp = nn.Sequential{nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)}
-epoch(mlp, images, 100)                                          -- warm-up (caches, threads)
-print(("mlp_epoch_s %.4f"):format(epoch(mlp, images)))
+-- The best of EPOCHS epochs, after a short warm-up (caches, threads).
+local function best_epoch(model, inputs, warmup_batches)
+    epoch(model, inputs, warmup_batches)
+    local best = math.huge
+    for _ = 1, EPOCHS do
+        best = math.min(best, epoch(model, inputs))
+    end
+    return best
+end
+
+print(("mlp_epoch_s %.4f"):format(best_epoch(mlp, images, 100)))
 
 local cnn = nn.Sequential{
     nn.Conv2d(1, 16, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
@@ -74,5 +85,4 @@ local cnn = nn.Sequential{
     nn.Flatten(), nn.Linear(1568, 10),
 }
 local image_batches = images:reshape(N, 1, 28, 28)
-epoch(cnn, image_batches, 10)
-print(("cnn_epoch_s %.4f"):format(epoch(cnn, image_batches)))
+print(("cnn_epoch_s %.4f"):format(best_epoch(cnn, image_batches, 10)))
