@@ -1,7 +1,10 @@
 /*
- * conv.c -- 2-D convolution: im2col + sgemm, a chunk of images at a time,
- * or the FFT route of conv_fft.c when conv_fft_pays() (stride 1, many
- * channels, large kernels).
+ * conv.c -- 2-D convolution, by one of three routes chosen per layer:
+ *   direct loops (conv_direct.c) when conv_direct_suits(): stride 1 and at
+ *     most 32 taps per output, where sgemm would multiply shallow matrices;
+ *   FFTs (conv_fft.c) when conv_fft_pays(): stride 1, many channels, large
+ *     kernels;
+ *   otherwise im2col + sgemm, a chunk of images at a time, below.
  *
  * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw.
  * For each chunk of n images, col (K, n*L) from im2col with L = Ho*Wo:
@@ -9,7 +12,7 @@
  *   backward: G (O, n*L) = g rearranged
  *             dWm += G @ col^T        (sgemm straight into weight.grad)
  *             dcol = Wm^T @ G,  dx = col2im(dcol)
- * db is the sum of g over images and pixels, on either route.
+ * db is the sum of g over images and pixels, on every route.
  * Chunks are sized so that col stays near CHUNK_BYTES: unfolding the whole
  * batch at once writes tens of megabytes that no cache holds, and the
  * layer becomes memory-bound. Backward unfolds x again rather than keeping
