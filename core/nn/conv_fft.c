@@ -36,6 +36,7 @@
 #define PLAN_CACHE 32
 #define ALIGN_FLOATS 16 /* 64 bytes: each thread's scratch starts aligned */
 #define GROUP 32        /* most planes of a row per FFTW call */
+#define SPECTRA_LIMIT ((double)(256 << 20))  /* bytes of spectra one call may hold */
 
 /* An n1 x n2 field; bins = n1 * (n2/2 + 1) frequencies. */
 typedef struct {
@@ -281,7 +282,10 @@ bool conv_fft_pays(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
     double transform = 6.0 * n1 * n2 * log2(n1 * n2);
     double fft = (double)(n * c + o * c + n * o) * transform + 4.0 * bins * n * c * o;
     double direct = (double)n * o * c * g->kh * g->kw * g->ho * g->wo;
-    return fft < direct;
+    /* The spectra of a whole batch live at once (x's and weight's until
+     * backward): past SPECTRA_LIMIT bytes, im2col's chunks are kinder. */
+    double spectra = 8.0 * bins * (double)(n * c + o * c + n * o);
+    return fft < direct && spectra <= SPECTRA_LIMIT;
 }
 
 dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,

@@ -163,6 +163,12 @@ static void conv2d_chooses_its_route_and_agrees(void **state)
     assert_true(conv_direct_suits(1, &first));
     assert_false(conv_direct_suits(16, &wide));
     assert_false(conv_direct_suits(1, &strided));
+    /* 5x5, 64 -> 64 channels, on 32 images of 224x224 would take fewer
+     * operations by FFT, but its spectra (1.8 GB) pass the memory limit;
+     * 16 -> 32 channels on 16 images of 64x64 fit (27 MB) */
+    dl_conv_geometry large = {5, 5, 1, 1, 2, 2, 224, 224}, mid = {5, 5, 1, 1, 2, 2, 64, 64};
+    assert_false(conv_fft_pays(32, 64, 224, 224, 64, &large));
+    assert_true(conv_fft_pays(16, 16, 64, 64, 32, &mid));
 
     const conv_case k = {64, 16, 14, 14, 32, 5, 5, 2, 2};
     assert_true(conv_fft_pays(k.n, k.c, k.h, k.w, k.o, &wide));
