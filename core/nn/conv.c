@@ -164,13 +164,12 @@ static dl_status conv2d_spectral_or_direct_backward(dl_node *node, const dl_tens
         (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
         (!node->inputs[0]->requires_grad ||
          (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK)) {
-        float *dwv = dw ? dl_data(dw) : NULL, *dxv = dx ? dl_data(dx) : NULL;
-        st = fft ? conv_fft_backward(xspec, wspec, x->shape, w->shape, &geo, gc, dwv, beta_w, dxv)
-                 : conv_direct_backward(x, w, gc, &geo, dwv, beta_w, dxv);
+        conv_grads out = {dw ? dl_data(dw) : NULL, db ? dl_data(db) : NULL,
+                          dx ? dl_data(dx) : NULL, beta_w, beta_b};
+        st = fft ? conv_fft_backward(xspec, wspec, x->shape, w->shape, &geo, gc, &out)
+                 : conv_direct_backward(x, w, gc, &geo, &out);
     }
     if (st == DL_OK) {
-        if (db)
-            bias_grad(dl_data(gc), x->shape[0], w->shape[0], geo.ho * geo.wo, beta_b, dl_data(db));
         if (dx) {
             st = dl_accumulate_grad(node->inputs[0], dx);
             dx = NULL;

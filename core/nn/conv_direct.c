@@ -131,12 +131,25 @@ dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const
 }
 
 /* Copies the o gradient planes (ho x wo) of one image into gpad, rows of
- * `pitch` floats whose tails stay zero. */
+ * `pitch` floats whose tails stay zero, and adds each plane's sum to
+ * bias_sums[oc] on the way. */
 static void pad_gradient(const float *gy, int64_t o, const dl_conv_geometry *g, int64_t pitch,
-                         float *gpad)
+                         float *gpad, double *bias_sums)
 {
-    for (int64_t r = 0; r < o * g->ho; r++)
-        memcpy(gpad + r * pitch, gy + r * g->wo, (size_t)g->wo * sizeof(float));
+    int64_t ho = g->ho, wo = g->wo;
+    for (int64_t oc = 0; oc < o; oc++) {
+        float sum = 0;
+        for (int64_t r = 0; r < ho; r++) {
+            const float *from = gy + (oc * ho + r) * wo;
+            float *to = gpad + (oc * ho + r) * pitch;
+            #pragma omp simd reduction(+ : sum)
+            for (int64_t j = 0; j < wo; j++) {
+                to[j] = from[j];
+                sum += from[j];
+            }
+        }
+        bias_sums[oc] += sum;
+    }
 }
 
 /* The kw taps (u fixed) of one channel pair: sums[v] += gradient rows
@@ -214,53 +227,63 @@ static void image_input_grad(const float *gy, const float *wv, int64_t c, int64_
 }
 
 dl_status conv_direct_backward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *gy,
-                               const dl_conv_geometry *g, float *dw, float beta_w, float *dx)
+                               const dl_conv_geometry *g, const conv_grads *out)
 {
     int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
     int64_t o = weight->shape[0], taps = o * c * g->kh * g->kw;
     int64_t gpitch = (g->wo + TILE - 1) / TILE * TILE;
     padded_plane p = padded_layout(h, g);
-    /* per thread: padded image | padded gradient | tap sums | padded dx */
+    /* per thread: padded image | padded gradient | tap sums | bias sums
+     * (doubles) | padded dx */
     int64_t image = round_up(c * p.floats), gradient = round_up(o * g->ho * gpitch);
     int64_t sums_at = image + gradient;      /* 64-byte aligned, as vec needs */
-    int64_t dpad_at = sums_at + taps * LANES;
+    int64_t bias_at = sums_at + taps * LANES, dpad_at = bias_at + round_up(2 * o);
     dl_tensor *scratch = NULL;
     int64_t per_thread;
-    dl_status st = scratch_for(dpad_at + (dx ? image : 0), &scratch, &per_thread);
+    bool weights = out->dw || out->db;
+    dl_status st = scratch_for(dpad_at + (out->dx ? image : 0), &scratch, &per_thread);
     if (st != DL_OK)
         return st;
     const float *xv = dl_data(x), *wv = dl_data(weight), *gv = dl_data(gy);
     float *base = dl_data(scratch);
     int threads = omp_get_max_threads();
     for (int th = 0; th < threads; th++)     /* every sum, even of a thread not started */
-        memset(base + th * per_thread + sums_at, 0, (size_t)(taps * LANES) * sizeof(float));
+        memset(base + th * per_thread + sums_at, 0,
+               (size_t)(dpad_at - sums_at) * sizeof(float));
     #pragma omp parallel num_threads(threads)
     {
         float *pad = base + omp_get_thread_num() * per_thread;
         float *gpad = pad + image, *dpad = pad + dpad_at;
         vec *sums = (vec *)(pad + sums_at);
+        double *bias_sums = (double *)(pad + bias_at);
         memset(pad, 0, (size_t)(image + gradient) * sizeof(float));
         #pragma omp for schedule(static)
         for (int64_t img = 0; img < n; img++) {
             const float *gi = gv + img * o * g->ho * g->wo;
-            if (dw) {
-                pad_image(xv + img * c * h * w, c, h, w, g, &p, pad);
-                pad_gradient(gi, o, g, gpitch, gpad);
-                image_weight_grad(gpad, pad, c, o, g, &p, gpitch, sums);
+            if (weights) {
+                pad_gradient(gi, o, g, gpitch, gpad, bias_sums);
+                if (out->dw) {
+                    pad_image(xv + img * c * h * w, c, h, w, g, &p, pad);
+                    image_weight_grad(gpad, pad, c, o, g, &p, gpitch, sums);
+                }
             }
-            if (dx)
-                image_input_grad(gi, wv, c, o, h, w, g, &p, dpad, dx + img * c * h * w);
+            if (out->dx)
+                image_input_grad(gi, wv, c, o, h, w, g, &p, dpad, out->dx + img * c * h * w);
         }
     }
-    if (dw) {
-        /* thread by thread, lane by lane: the same order every run */
-        for (int64_t t = 0; t < taps; t++) {
-            float s = 0;
-            for (int th = 0; th < threads; th++)
-                for (int lane = 0; lane < LANES; lane++)
-                    s += base[th * per_thread + sums_at + t * LANES + lane];
-            dw[t] = beta_w != 0.0f ? beta_w * dw[t] + s : s;
-        }
+    /* thread by thread, lane by lane: the same order every run */
+    for (int64_t t = 0; out->dw && t < taps; t++) {
+        float s = 0;
+        for (int th = 0; th < threads; th++)
+            for (int lane = 0; lane < LANES; lane++)
+                s += base[th * per_thread + sums_at + t * LANES + lane];
+        out->dw[t] = out->beta_w != 0.0f ? out->beta_w * out->dw[t] + s : s;
+    }
+    for (int64_t oc = 0; out->db && oc < o; oc++) {
+        double s = 0;
+        for (int th = 0; th < threads; th++)
+            s += ((const double *)(base + th * per_thread + bias_at))[oc];
+        out->db[oc] = out->beta_b != 0.0f ? out->beta_b * out->db[oc] + (float)s : (float)s;
     }
     dl_release(scratch);
     return DL_OK;

@@ -7,6 +7,7 @@
 
 #include "../autograd.h"
 #include "../kernels/kernels.h"
+#include "conv_grads.h"
 
 /* True for stride 1 and at most 32 taps (C * kh * kw) per output. */
 bool conv_direct_suits(int64_t c, const dl_conv_geometry *g);
@@ -16,10 +17,9 @@ bool conv_direct_suits(int64_t c, const dl_conv_geometry *g);
 dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                               const dl_conv_geometry *g, dl_tensor *y);
 
-/* From contiguous x, weight and the gradient gy (N, O, Ho, Wo):
- * dw = beta_w * dw + dL/dweight when dw is not NULL, dx = dL/dx when dx is
- * not NULL. */
+/* The backward pass from contiguous x, weight and the gradient gy
+ * (N, O, Ho, Wo) into out. */
 dl_status conv_direct_backward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *gy,
-                               const dl_conv_geometry *g, float *dw, float beta_w, float *dx);
+                               const dl_conv_geometry *g, const conv_grads *out);
 
 #endif

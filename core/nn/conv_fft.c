@@ -321,36 +321,52 @@ dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl
     return st;
 }
 
+/* db[oc] = beta * db[oc] + the sum of gradient oc over images and pixels:
+ * the real part of each plane's constant term (bin 0) of gs (n, bins, o),
+ * summed over the images. */
+static void bias_grad_from_spectrum(const float *gs, int64_t n, int64_t bins, int64_t o,
+                                    float beta, float *db)
+{
+    for (int64_t oc = 0; oc < o; oc++) {
+        double s = 0;
+        for (int64_t img = 0; img < n; img++)
+            s += gs[2 * (img * bins * o + oc)];
+        db[oc] = beta != 0.0f ? beta * db[oc] + (float)s : (float)s;
+    }
+}
+
 dl_status conv_fft_backward(const dl_tensor *xspec, const dl_tensor *wspec,
                             const int64_t *x_shape, const int64_t *w_shape,
-                            const dl_conv_geometry *g, const dl_tensor *gy, float *dw,
-                            float beta_w, float *dx)
+                            const dl_conv_geometry *g, const dl_tensor *gy,
+                            const conv_grads *out)
 {
     int64_t n = x_shape[0], c = x_shape[1], h = x_shape[2], w = x_shape[3], o = w_shape[0];
     fft_field f = field_for_images(h, w, g);
     float scale = 1.0f / (float)(f.n1 * f.n2);
-    dl_tensor *gs = NULL, *out = NULL, *scratch = NULL;
+    dl_tensor *gs = NULL, *prod = NULL, *scratch = NULL;
     dl_status st;
     if ((st = spectrum(&f, n, o, &gs)) == DL_OK &&
-        (st = spectrum(&f, n > o ? n : o, c, &out)) == DL_OK &&
+        (st = spectrum(&f, n > o ? n : o, c, &prod)) == DL_OK &&
         (st = scratch_for(&f, &scratch)) == DL_OK &&
         (st = transform_planes(&f, dl_data(gy), n, o, g->ho, g->wo, 0, 0, dl_data(gs),
                                dl_data(scratch))) == DL_OK) {
-        if (dx) {
+        if (out->db)
+            bias_grad_from_spectrum(dl_data(gs), n, f.bins, o, out->beta_b, out->db);
+        if (out->dx) {
             multiply_bins(f.bins, CblasNoTrans, CblasNoTrans, n, c, o, dl_data(gs), o,
-                          dl_data(wspec), c, dl_data(out));
-            st = inverse_planes(&f, dl_data(out), n, c, dx, h, w, g->ph, g->pw, scale, NULL, 1,
-                                0.0f, dl_data(scratch));
+                          dl_data(wspec), c, dl_data(prod));
+            st = inverse_planes(&f, dl_data(prod), n, c, out->dx, h, w, g->ph, g->pw, scale,
+                                NULL, 1, 0.0f, dl_data(scratch));
         }
-        if (dw && st == DL_OK) {
+        if (out->dw && st == DL_OK) {
             multiply_bins(f.bins, CblasConjTrans, CblasNoTrans, o, c, n, dl_data(gs), o,
-                          dl_data(xspec), c, dl_data(out));
-            st = inverse_planes(&f, dl_data(out), o, c, dw, g->kh, g->kw, 0, 0, scale, NULL, 1,
-                                beta_w, dl_data(scratch));
+                          dl_data(xspec), c, dl_data(prod));
+            st = inverse_planes(&f, dl_data(prod), o, c, out->dw, g->kh, g->kw, 0, 0, scale,
+                                NULL, 1, out->beta_w, dl_data(scratch));
         }
     }
     dl_release(gs);
-    dl_release(out);
+    dl_release(prod);
     dl_release(scratch);
     return st;
 }

@@ -9,6 +9,7 @@
 
 #include "../autograd.h"
 #include "../kernels/kernels.h"
+#include "conv_grads.h"
 
 /* True when the FFT route is expected to be cheaper than im2col + sgemm for
  * n images of c channels and h x w pixels, o output channels and geometry g
@@ -25,12 +26,12 @@ dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl
                            dl_tensor **wspec);
 
 /* The backward pass from the spectra conv_fft_forward returned and the
- * contiguous gradient gy (N, O, Ho, Wo): dw = beta_w * dw + dL/dweight
- * when dw is not NULL, dx = dL/dx when dx is not NULL. x_shape is x's
- * (N, C, H, W) and w_shape weight's (O, C, kh, kw). */
+ * contiguous gradient gy (N, O, Ho, Wo) into out (db from the spectrum's
+ * constant term). x_shape is x's (N, C, H, W), w_shape weight's
+ * (O, C, kh, kw). */
 dl_status conv_fft_backward(const dl_tensor *xspec, const dl_tensor *wspec,
                             const int64_t *x_shape, const int64_t *w_shape,
-                            const dl_conv_geometry *g, const dl_tensor *gy, float *dw,
-                            float beta_w, float *dx);
+                            const dl_conv_geometry *g, const dl_tensor *gy,
+                            const conv_grads *out);
 
 #endif

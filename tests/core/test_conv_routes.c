@@ -53,7 +53,7 @@ static void direct(const conv_case *k, const float *x, const float *w, const flo
 }
 
 /* Runs the FFT route (or the direct one) on case k (stride 1) and asserts
- * that y, dx and dweight match the reference loops. */
+ * that y, dx, dweight and dbias match the reference loops. */
 static void check_route(const conv_case *k, bool fft)
 {
     int kernel[2] = {(int)k->kh, (int)k->kw}, stride[2] = {1, 1},
@@ -72,15 +72,18 @@ static void check_route(const conv_case *k, bool fft)
         assert_int_equal(conv_fft_forward(x, w, b, &g, y, &xspec, &wspec), DL_OK);
     else
         assert_int_equal(conv_direct_forward(x, w, b, &g, y), DL_OK);
-    /* beta 1 adds to what dweight holds: start from 1 everywhere */
-    float *route_dw = dl_data(dw);
+    /* beta 1 adds to what dweight and dbias hold: start from 1 everywhere */
+    float *route_dw = dl_data(dw), *route_db = malloc(sizeof(float) * k->o);
     for (int64_t i = 0; i < dl_numel(dw); i++)
         route_dw[i] = 1.0f;
+    for (int64_t i = 0; i < k->o; i++)
+        route_db[i] = 1.0f;
+    conv_grads out = {route_dw, route_db, dl_data(dx), 1.0f, 1.0f};
     if (fft)
-        assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy, route_dw,
-                                           1.0f, dl_data(dx)), DL_OK);
+        assert_int_equal(conv_fft_backward(xspec, wspec, x->shape, w->shape, &g, gy, &out),
+                         DL_OK);
     else
-        assert_int_equal(conv_direct_backward(x, w, gy, &g, route_dw, 1.0f, dl_data(dx)), DL_OK);
+        assert_int_equal(conv_direct_backward(x, w, gy, &g, &out), DL_OK);
 
     int64_t ny = dl_numel(y), nx = dl_numel(x), nw = dl_numel(w);
     float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx),
@@ -88,9 +91,13 @@ static void check_route(const conv_case *k, bool fft)
     direct(k, dl_data(x), dl_data(w), dl_data(b), g.ho, g.wo, ry, dl_data(gy), rdx, rdw, rdb);
     for (int64_t i = 0; i < nw; i++)
         rdw[i] += 1.0f;
+    for (int64_t i = 0; i < k->o; i++)
+        rdb[i] += 1.0f;
     assert_true(relative_error(dl_data(y), ry, ny) < 1e-5);
     assert_true(relative_error(dl_data(dx), rdx, nx) < 1e-5);
     assert_true(relative_error(route_dw, rdw, nw) < 1e-5);
+    assert_true(relative_error(route_db, rdb, k->o) < 1e-5);
+    free(route_db);
     free(ry);
     free(rdx);
     free(rdw);
