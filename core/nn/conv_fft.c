@@ -18,6 +18,11 @@
  * and weight spectra of the forward pass are kept for the backward pass,
  * which then transforms only the gradient.
  *
+ * The loops over planes and frequencies hand out work dynamically: every
+ * unit writes its own outputs, so the result does not depend on which
+ * thread took it, and a core slowed by a neighbour does not hold up the
+ * other.
+ *
  * For a 16 -> 32 channel 5x5 layer on 14x14 images this takes about a
  * quarter of im2col + sgemm's multiply-adds (conv_fft_pays decides).
  * Plans use FFTW_ESTIMATE: the same plan, hence the same rounding, in
@@ -172,7 +177,7 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
     {
         float *re = scratch + omp_get_thread_num() * scratch_per_thread(f);
         memset(re, 0, (size_t)scratch_per_thread(f) * sizeof(float));
-        #pragma omp for schedule(static)
+        #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
@@ -208,7 +213,7 @@ static dl_status inverse_planes(const fft_field *f, float *spec, int64_t rows, i
     #pragma omp parallel
     {
         float *re = scratch + omp_get_thread_num() * scratch_per_thread(f);
-        #pragma omp for schedule(static)
+        #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
@@ -249,7 +254,7 @@ static void multiply_bins(int64_t bins, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, 
         #pragma omp for schedule(static)
         for (int64_t row = 0; row < m; row++)
             memset(c + 2 * row * bins * n, 0, (size_t)(2 * bins * n) * sizeof(float));
-        #pragma omp for schedule(static)
+        #pragma omp for schedule(dynamic, 4)
         for (int64_t f = 0; f < bins; f++)
             cblas_cgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, one, a + 2 * f * a_cols,
                         (int)(bins * a_cols), b + 2 * f * b_cols, (int)(bins * b_cols), one,
