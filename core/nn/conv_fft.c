@@ -4,7 +4,7 @@
  * Every image plane (x zero-padded, weight, gradient) is placed in an
  * n1 x n2 field, n1 >= H + 2*ph and n2 >= W + 2*pw, and transformed once.
  * A convolution layer then becomes, at each of the bins = n1 * (n2/2 + 1)
- * frequencies, a small complex matrix product over channels (cgemm):
+ * frequencies, a small complex matrix product over channels:
  *   forward   Y[f]  (N, O) = X[f] (N, C) @ conj(W[f])^T     (correlation)
  *   dx        DX[f] (N, C) = G[f] (N, O) @ W[f]             (convolution)
  *   dweight   DW[f] (O, C) = conj(G[f])^T @ X[f]            (correlation)
@@ -14,7 +14,9 @@
  * A spectrum of rows x cols planes (images x channels, say) is laid out
  * (rows, bins, cols) complex: FFTW transforms a row's planes in one call
  * and writes them that way, and each frequency's matrix is then a strided
- * view cgemm reads in place, so no data is copied between the two. The x
+ * view read in place by one real sgemm per frequency (the interleaved
+ * complex rows times a real matrix that does the complex arithmetic, which
+ * here beats cgemm), so no data is copied between the two. The x
  * and weight spectra of the forward pass are kept for the backward pass,
  * which then transforms only the gradient.
  *
@@ -239,27 +241,98 @@ static dl_status inverse_planes(const fft_field *f, float *spec, int64_t rows, i
     return DL_OK;
 }
 
-/* C[f] (m, n) = op(A[f]) @ op(B[f]) at every bin f, for spectra laid out
- * (rows, bins, cols): A is `a_cols` wide, B `b_cols`, C (m, bins, n). Each
- * bin is one single-threaded cgemm on strided views; bins are spread over
- * the threads. C is zeroed in one sweep and accumulated into (beta 1):
- * cgemm's own zeroing of a strided view costs more. */
-static void multiply_bins(int64_t bins, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m,
-                          int64_t n, int64_t k, const float *a, int64_t a_cols, const float *b,
-                          int64_t b_cols, float *c)
+/* The real (2k x 2n) matrix that multiplies an interleaved complex row by
+ * one bin's weights: with forward, k = c inputs times conj(W[oc][ch]) into
+ * n = o outputs; else k = o inputs times W[oc][ch] into n = c outputs. wf
+ * is W's bin (o, c) in a spectrum (o, bins, c). */
+static void weight_matrix(const float *wf, int64_t bins, int64_t c, int64_t o, bool forward,
+                          float *m)
 {
-    static const float one[2] = {1.0f, 0.0f};
+    for (int64_t oc = 0; oc < o; oc++)
+        for (int64_t ch = 0; ch < c; ch++) {
+            const float *w = wf + 2 * (oc * bins * c + ch);
+            float wr = w[0], wi = w[1];
+            if (forward) {        /* x conj(w): re = xr wr + xi wi, im = xi wr - xr wi */
+                float *re_row = m + 2 * ch * 2 * o, *im_row = re_row + 2 * o;
+                re_row[2 * oc] = wr;
+                re_row[2 * oc + 1] = -wi;
+                im_row[2 * oc] = wi;
+                im_row[2 * oc + 1] = wr;
+            } else {              /* g w: re = gr wr - gi wi, im = gr wi + gi wr */
+                float *re_row = m + 2 * oc * 2 * c, *im_row = re_row + 2 * c;
+                re_row[2 * ch] = wr;
+                re_row[2 * ch + 1] = wi;
+                im_row[2 * ch] = -wi;
+                im_row[2 * ch + 1] = wr;
+            }
+        }
+}
+
+/* out[f] (m x n complex) = a[f] (m x k complex) times the bin's weights
+ * (see weight_matrix) at every bin f, a and out spectra (m, bins, k) and
+ * (m, bins, n): one real sgemm per bin on the interleaved rows in place,
+ * cheaper than cgemm for these small products. */
+static dl_status multiply_by_weights(int64_t bins, int64_t m, const float *a, const float *ws,
+                                     int64_t c, int64_t o, bool forward, float *out)
+{
+    int64_t k = forward ? c : o, n = forward ? o : c;
+    int64_t per_thread = round_up(4 * k * n);
+    int64_t floats = omp_get_max_threads() * per_thread;
+    dl_tensor *scratch = NULL;
+    dl_status st = dl_empty("conv2d", 1, &floats, &scratch);
+    if (st != DL_OK)
+        return st;
+    float *base = dl_data(scratch);
     #pragma omp parallel
     {
-        #pragma omp for schedule(static)
-        for (int64_t row = 0; row < m; row++)
-            memset(c + 2 * row * bins * n, 0, (size_t)(2 * bins * n) * sizeof(float));
+        float *mat = base + omp_get_thread_num() * per_thread;
         #pragma omp for schedule(dynamic, 4)
-        for (int64_t f = 0; f < bins; f++)
-            cblas_cgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, one, a + 2 * f * a_cols,
-                        (int)(bins * a_cols), b + 2 * f * b_cols, (int)(bins * b_cols), one,
-                        c + 2 * f * n, (int)(bins * n));
+        for (int64_t f = 0; f < bins; f++) {
+            weight_matrix(ws + 2 * f * c, bins, c, o, forward, mat);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)(2 * n),
+                        (int)(2 * k), 1.0f, a + 2 * f * k, (int)(2 * bins * k), mat, (int)(2 * n),
+                        0.0f, out + 2 * f * n, (int)(2 * bins * n));
+        }
     }
+    dl_release(scratch);
+    return DL_OK;
+}
+
+/* dw[f] (o x c complex) = the sum over images b of conj(g[b][oc]) x[b][ch]
+ * at every bin f, for spectra gs (n, bins, o), xs (n, bins, c) and out
+ * (o, bins, c). One real sgemm per bin, g's interleaved rows transposed,
+ * gives every product of real and imaginary parts, P (2o x 2c); then
+ * re = P[2oc][2ch] + P[2oc+1][2ch+1] and im = P[2oc][2ch+1] - P[2oc+1][2ch]. */
+static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const float *gs,
+                                             const float *xs, int64_t c, int64_t o, float *out)
+{
+    int64_t per_thread = round_up(4 * o * c);
+    int64_t floats = omp_get_max_threads() * per_thread;
+    dl_tensor *scratch = NULL;
+    dl_status st = dl_empty("conv2d", 1, &floats, &scratch);
+    if (st != DL_OK)
+        return st;
+    float *base = dl_data(scratch);
+    #pragma omp parallel
+    {
+        float *prod = base + omp_get_thread_num() * per_thread;
+        #pragma omp for schedule(dynamic, 4)
+        for (int64_t f = 0; f < bins; f++) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(2 * o), (int)(2 * c),
+                        (int)n, 1.0f, gs + 2 * f * o, (int)(2 * bins * o), xs + 2 * f * c,
+                        (int)(2 * bins * c), 0.0f, prod, (int)(2 * c));
+            for (int64_t oc = 0; oc < o; oc++) {
+                const float *re_row = prod + 2 * oc * 2 * c, *im_row = re_row + 2 * c;
+                float *to = out + 2 * ((oc * bins + f) * c);
+                for (int64_t ch = 0; ch < c; ch++) {
+                    to[2 * ch] = re_row[2 * ch] + im_row[2 * ch + 1];
+                    to[2 * ch + 1] = re_row[2 * ch + 1] - im_row[2 * ch];
+                }
+            }
+        }
+    }
+    dl_release(scratch);
+    return DL_OK;
 }
 
 /* Scratch for every thread of the parallel loops. */
@@ -308,11 +381,11 @@ dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl
                                dl_data(scratch))) == DL_OK &&
         (st = transform_planes(&f, dl_data(weight), o, c, g->kh, g->kw, 0, 0, dl_data(ws),
                                dl_data(scratch))) == DL_OK) {
-        multiply_bins(f.bins, CblasNoTrans, CblasConjTrans, n, o, c, dl_data(xs), c, dl_data(ws),
-                      c, dl_data(ys));
-        st = inverse_planes(&f, dl_data(ys), n, o, dl_data(y), g->ho, g->wo, 0, 0,
-                            1.0f / (float)(f.n1 * f.n2), bias ? dl_data(bias) : NULL, o, 0.0f,
-                            dl_data(scratch));
+        if ((st = multiply_by_weights(f.bins, n, dl_data(xs), dl_data(ws), c, o, true,
+                                      dl_data(ys))) == DL_OK)
+            st = inverse_planes(&f, dl_data(ys), n, o, dl_data(y), g->ho, g->wo, 0, 0,
+                                1.0f / (float)(f.n1 * f.n2), bias ? dl_data(bias) : NULL, o,
+                                0.0f, dl_data(scratch));
     }
     if (st == DL_OK && xspec && wspec) {
         *xspec = xs;
@@ -357,18 +430,16 @@ dl_status conv_fft_backward(const dl_tensor *xspec, const dl_tensor *wspec,
                                dl_data(scratch))) == DL_OK) {
         if (out->db)
             bias_grad_from_spectrum(dl_data(gs), n, f.bins, o, out->beta_b, out->db);
-        if (out->dx) {
-            multiply_bins(f.bins, CblasNoTrans, CblasNoTrans, n, c, o, dl_data(gs), o,
-                          dl_data(wspec), c, dl_data(prod));
+        if (out->dx &&
+            (st = multiply_by_weights(f.bins, n, dl_data(gs), dl_data(wspec), c, o, false,
+                                      dl_data(prod))) == DL_OK)
             st = inverse_planes(&f, dl_data(prod), n, c, out->dx, h, w, g->ph, g->pw, scale,
                                 NULL, 1, 0.0f, dl_data(scratch));
-        }
-        if (out->dw && st == DL_OK) {
-            multiply_bins(f.bins, CblasConjTrans, CblasNoTrans, o, c, n, dl_data(gs), o,
-                          dl_data(xspec), c, dl_data(prod));
+        if (out->dw && st == DL_OK &&
+            (st = multiply_gradient_by_inputs(f.bins, n, dl_data(gs), dl_data(xspec), c, o,
+                                              dl_data(prod))) == DL_OK)
             st = inverse_planes(&f, dl_data(prod), o, c, out->dw, g->kh, g->kw, 0, 0, scale,
                                 NULL, 1, out->beta_w, dl_data(scratch));
-        }
     }
     dl_release(gs);
     dl_release(prod);
