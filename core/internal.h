@@ -32,6 +32,14 @@ dl_storage *dl_storage_new(const char *fn, int64_t numel);
 /* Drops one reference; returns data to the cache at zero. */
 void dl_storage_release(dl_storage *s);
 
+/* n floats rounded up to whole 64-byte lines. */
+int64_t dl_round_floats(int64_t n);
+
+/* Scratch for the threads of a parallel region: a tensor holding, for each
+ * of omp_get_max_threads() threads, `each` floats from a 64-byte boundary,
+ * *stride floats apart. Errors name fn. */
+dl_status dl_thread_scratch(const char *fn, int64_t each, dl_tensor **scratch, int64_t *stride);
+
 /* ---- tensor records (tensor.c) ---- */
 
 /* A new tensor record viewing `storage` (which gains a reference) with the

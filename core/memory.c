@@ -10,6 +10,7 @@
  * The core allocates only from the thread that calls it (OpenMP loops never
  * allocate), so no lock is needed.
  */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,6 +168,19 @@ void dl_storage_release(dl_storage *s)
     bytes_in_use -= bytes;
     buffer_give_back(s->data, bytes);
     dl_pool_give(DL_POOL_STORAGE, s);
+}
+
+int64_t dl_round_floats(int64_t n)
+{
+    int64_t line = DL_ALIGN / (int64_t)sizeof(float);
+    return (n + line - 1) / line * line;
+}
+
+dl_status dl_thread_scratch(const char *fn, int64_t each, dl_tensor **scratch, int64_t *stride)
+{
+    *stride = dl_round_floats(each);
+    int64_t floats = omp_get_max_threads() * *stride;
+    return dl_empty(fn, 1, &floats, scratch);
 }
 
 size_t dl_memory_in_use(void)

@@ -69,20 +69,6 @@ static void pad_image(const float *x, int64_t c, int64_t h, int64_t w,
                    x + (ch * h + r) * w, (size_t)w * sizeof(float));
 }
 
-/* n rounded up to whole 64-byte lines of floats. */
-static int64_t round_up(int64_t n)
-{
-    return (n + 15) / 16 * 16;
-}
-
-/* Scratch of every thread: `floats` each, from 64-byte boundaries. */
-static dl_status scratch_for(int64_t floats, dl_tensor **scratch, int64_t *per_thread)
-{
-    *per_thread = round_up(floats);
-    int64_t total = omp_get_max_threads() * *per_thread;
-    return dl_empty("conv2d", 1, &total, scratch);
-}
-
 dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                               const dl_conv_geometry *g, dl_tensor *y)
 {
@@ -91,7 +77,7 @@ dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const
     padded_plane p = padded_layout(h, g);
     dl_tensor *scratch = NULL;
     int64_t per_thread;
-    dl_status st = scratch_for(c * p.floats, &scratch, &per_thread);
+    dl_status st = dl_thread_scratch("conv2d", c * p.floats, &scratch, &per_thread);
     if (st != DL_OK)
         return st;
     const float *xv = dl_data(x), *wv = dl_data(weight), *bv = bias ? dl_data(bias) : NULL;
@@ -235,13 +221,14 @@ dl_status conv_direct_backward(const dl_tensor *x, const dl_tensor *weight, cons
     padded_plane p = padded_layout(h, g);
     /* per thread: padded image | padded gradient | tap sums | bias sums
      * (doubles) | padded dx */
-    int64_t image = round_up(c * p.floats), gradient = round_up(o * g->ho * gpitch);
+    int64_t image = dl_round_floats(c * p.floats), gradient = dl_round_floats(o * g->ho * gpitch);
     int64_t sums_at = image + gradient;      /* 64-byte aligned, as vec needs */
-    int64_t bias_at = sums_at + taps * LANES, dpad_at = bias_at + round_up(2 * o);
+    int64_t bias_at = sums_at + taps * LANES, dpad_at = bias_at + dl_round_floats(2 * o);
     dl_tensor *scratch = NULL;
     int64_t per_thread;
     bool weights = out->dw || out->db;
-    dl_status st = scratch_for(dpad_at + (out->dx ? image : 0), &scratch, &per_thread);
+    dl_status st = dl_thread_scratch("conv2d", dpad_at + (out->dx ? image : 0), &scratch,
+                                     &per_thread);
     if (st != DL_OK)
         return st;
     const float *xv = dl_data(x), *wv = dl_data(weight), *gv = dl_data(gy);

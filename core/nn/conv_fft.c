@@ -41,7 +41,6 @@
 #include "conv_fft.h"
 
 #define PLAN_CACHE 32
-#define ALIGN_FLOATS 16 /* 64 bytes: each thread's scratch starts aligned */
 #define GROUP 32        /* most planes of a row per FFTW call */
 #define SPECTRA_LIMIT ((double)(256 << 20))  /* bytes of spectra one call may hold */
 
@@ -81,11 +80,6 @@ static int fft_size(int64_t n)
     }
 }
 
-static int64_t round_up(int64_t n)
-{
-    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-}
-
 /* The field for images h x w with g's padding. */
 static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *g)
 {
@@ -96,7 +90,7 @@ static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *
 /* Floats of scratch each thread needs: GROUP real fields. */
 static int64_t scratch_per_thread(const fft_field *f)
 {
-    return round_up((int64_t)GROUP * f->n1 * f->n2);
+    return dl_round_floats((int64_t)GROUP * f->n1 * f->n2);
 }
 
 /* The kept plans for `howmany` fields of f into a spectrum cols wide, or
@@ -275,11 +269,9 @@ static void weight_matrix(const float *wf, int64_t bins, int64_t c, int64_t o, b
 static dl_status multiply_by_weights(int64_t bins, int64_t m, const float *a, const float *ws,
                                      int64_t c, int64_t o, bool forward, float *out)
 {
-    int64_t k = forward ? c : o, n = forward ? o : c;
-    int64_t per_thread = round_up(4 * k * n);
-    int64_t floats = omp_get_max_threads() * per_thread;
+    int64_t k = forward ? c : o, n = forward ? o : c, per_thread;
     dl_tensor *scratch = NULL;
-    dl_status st = dl_empty("conv2d", 1, &floats, &scratch);
+    dl_status st = dl_thread_scratch("conv2d", 4 * k * n, &scratch, &per_thread);
     if (st != DL_OK)
         return st;
     float *base = dl_data(scratch);
@@ -306,10 +298,9 @@ static dl_status multiply_by_weights(int64_t bins, int64_t m, const float *a, co
 static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const float *gs,
                                              const float *xs, int64_t c, int64_t o, float *out)
 {
-    int64_t per_thread = round_up(4 * o * c);
-    int64_t floats = omp_get_max_threads() * per_thread;
+    int64_t per_thread;
     dl_tensor *scratch = NULL;
-    dl_status st = dl_empty("conv2d", 1, &floats, &scratch);
+    dl_status st = dl_thread_scratch("conv2d", 4 * o * c, &scratch, &per_thread);
     if (st != DL_OK)
         return st;
     float *base = dl_data(scratch);
@@ -338,8 +329,8 @@ static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const floa
 /* Scratch for every thread of the parallel loops. */
 static dl_status scratch_for(const fft_field *f, dl_tensor **scratch)
 {
-    int64_t floats = omp_get_max_threads() * scratch_per_thread(f);
-    return dl_empty("conv2d", 1, &floats, scratch);
+    int64_t stride;         /* scratch_per_thread(f) */
+    return dl_thread_scratch("conv2d", (int64_t)GROUP * f->n1 * f->n2, scratch, &stride);
 }
 
 /* A spectrum of rows x cols planes. */
