@@ -1,15 +1,18 @@
 /*
  * conv_fft.c -- stride-1 convolution through the 2-D FFT (FFTW).
  *
- * Every image plane (x zero-padded, weight, gradient) is placed in an
- * n1 x n2 field, n1 >= H + 2*ph and n2 >= W + 2*pw, and transformed once.
+ * Every image plane (x, weight, gradient) is placed in an n1 x n2 zero
+ * field and transformed once; x sits at (ph, pw), the others at (0, 0).
  * A convolution layer then becomes, at each of the bins = n1 * (n2/2 + 1)
  * frequencies, a small complex matrix product over channels:
  *   forward   Y[f]  (N, O) = X[f] (N, C) @ conj(W[f])^T     (correlation)
  *   dx        DX[f] (N, C) = G[f] (N, O) @ W[f]             (convolution)
  *   dweight   DW[f] (O, C) = conj(G[f])^T @ X[f]            (correlation)
  * and inverse transforms cropped to the output, input or kernel window.
- * The field is large enough that no circular wrap reaches those windows.
+ * The products are circular, but a field n1 >= H + ph (and n1 >= Ho, kh)
+ * is enough: every index that wraps lands in a band that is zero in the
+ * field and would be zero in the linear product too (see field_side).
+ * For 14x14 images padded by 2 that is a 16x16 field, not 18 (or 20).
  *
  * A spectrum of rows x cols planes (images x channels, say) is laid out
  * (rows, bins, cols) complex: FFTW transforms a row's planes in one call
@@ -80,10 +83,28 @@ static int fft_size(int64_t n)
     }
 }
 
-/* The field for images h x w with g's padding. */
+/* The least field side for one axis of a stride-1 layer: image side `in`,
+ * padding `pad`, kernel side `k`, output side `out`. In the forward and
+ * weight-gradient products the image index read is i + j (output or
+ * kernel offsets), at most in + 2*pad - 1; with a side of in + pad those
+ * past the side wrap to below pad, the zero band before the image, and
+ * were past the image (zero) before wrapping. The input gradient reads
+ * gradient index t - j, at least pad - k + 1; below zero it wraps to at
+ * least side + pad - k + 1 >= out, past the gradient, zero as well. The
+ * crops need side >= in + pad, out and k. */
+static int64_t field_side(int64_t in, int64_t pad, int64_t k, int64_t out)
+{
+    int64_t side = in + pad;
+    if (side < out)
+        side = out;
+    return side < k ? k : side;
+}
+
+/* The field for images h x w with g's geometry. */
 static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *g)
 {
-    int n1 = fft_size(h + 2 * g->ph), n2 = fft_size(w + 2 * g->pw);
+    int n1 = fft_size(field_side(h, g->ph, g->kh, g->ho));
+    int n2 = fft_size(field_side(w, g->pw, g->kw, g->wo));
     return (fft_field){n1, n2, (int64_t)n1 * (n2 / 2 + 1)};
 }
 
@@ -344,8 +365,8 @@ bool conv_fft_pays(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
 {
     if (g->sh != 1 || g->sw != 1)
         return false;
-    double n1 = fft_size(h + 2 * g->ph), n2 = fft_size(w + 2 * g->pw);
-    double bins = n1 * (floor(n2 / 2) + 1);
+    fft_field f = field_for_images(h, w, g);
+    double n1 = f.n1, n2 = f.n2, bins = (double)f.bins;
     /* One transform takes about as long as sgemm does 6 N log2 N multiply-
      * adds (a 20x20 one: 0.7 us); a complex multiply-add is 4 real ones. */
     double transform = 6.0 * n1 * n2 * log2(n1 * n2);

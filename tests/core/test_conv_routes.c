@@ -124,14 +124,18 @@ static void check_route(const conv_case *k, bool fft)
     dl_release(wspec);
 }
 
-/* The FFT route matches the direct loops to float rounding. */
+/* The FFT route matches the direct loops to float rounding, also where its
+ * field (image side + padding) is smaller than the linear product and the
+ * circular wrap has to fall on zeros. */
 static void fft_route_matches_direct_loops(void **state)
 {
     static const conv_case cases[] = {
-        {3, 4, 14, 14, 5, 5, 5, 2, 2},    /* the bench CNN's second layer, smaller */
+        {3, 4, 14, 14, 5, 5, 5, 2, 2},    /* the bench CNN's second layer: 16x16 field */
         {2, 3, 9, 13, 4, 3, 7, 1, 3},     /* rectangular image and kernel */
         {2, 2, 10, 7, 3, 4, 2, 0, 0},     /* even kernel, no padding */
         {1, 1, 5, 5, 1, 5, 5, 0, 0},      /* kernel as large as the image */
+        {2, 2, 12, 12, 3, 5, 5, 0, 4},    /* 12 wide field, 5 wide kernel, wraps */
+        {1, 2, 6, 6, 2, 3, 3, 4, 4},      /* padding past the kernel: output 12 */
     };
     dl_manual_seed(5);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
