@@ -14,14 +14,16 @@
  * field and would be zero in the linear product too (see field_side).
  * For 14x14 images padded by 2 that is a 16x16 field, not 18 (or 20).
  *
+ * Real planes go through FFTW two at a time, as the real and imaginary
+ * parts of one complex transform (its complex codelets are vectorized, the
+ * real-input ones it picks for small fields are not: 3x the speed), and
+ * their spectra are taken apart by symmetry (split_spectra, join_spectra).
  * A spectrum of rows x cols planes (images x channels, say) is laid out
- * (rows, bins, cols) complex: FFTW transforms a row's planes in one call
- * and writes them that way, and each frequency's matrix is then a strided
+ * (rows, bins, cols) complex, so that each frequency's matrix is a strided
  * view read in place by one real sgemm per frequency (the interleaved
  * complex rows times a real matrix that does the complex arithmetic, which
- * here beats cgemm), so no data is copied between the two. The x
- * and weight spectra of the forward pass are kept for the backward pass,
- * which then transforms only the gradient.
+ * here beats cgemm). The x and weight spectra of the forward pass are
+ * kept for the backward pass, which then transforms only the gradient.
  *
  * The loops over planes and frequencies hand out work dynamically: every
  * unit writes its own outputs, so the result does not depend on which
@@ -53,12 +55,12 @@ typedef struct {
     int64_t bins;
 } fft_field;
 
-/* FFTW plans between `howmany` real fields in a row and their spectra in
- * a spectrum `cols` planes wide (bin b of transform t at b * cols + t). */
+/* FFTW plans for `howmany` complex n1 x n2 fields in a row (out of place,
+ * forward and backward): each holds two real planes, one as its real part,
+ * one as its imaginary part. */
 typedef struct {
     int n1, n2, howmany;
-    int64_t cols;
-    fftwf_plan r2c, c2r;
+    fftwf_plan forward, backward;
 } fft_plans;
 
 static fft_plans plans[PLAN_CACHE];
@@ -108,41 +110,40 @@ static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *
     return (fft_field){n1, n2, (int64_t)n1 * (n2 / 2 + 1)};
 }
 
-/* Floats of scratch each thread needs: GROUP real fields. */
+/* Floats of scratch each thread needs: GROUP/2 complex fields to
+ * transform from and as many to transform into. */
 static int64_t scratch_per_thread(const fft_field *f)
 {
-    return dl_round_floats((int64_t)GROUP * f->n1 * f->n2);
+    return dl_round_floats(2 * (int64_t)GROUP * f->n1 * f->n2);
 }
 
-/* The kept plans for `howmany` fields of f into a spectrum cols wide, or
- * NULL. */
-static const fft_plans *find_plans(const fft_field *f, int64_t cols, int howmany)
+/* The kept plans for `howmany` fields of f, or NULL. */
+static const fft_plans *find_plans(const fft_field *f, int howmany)
 {
     for (int i = 0; i < plan_count; i++)
-        if (plans[i].n1 == f->n1 && plans[i].n2 == f->n2 && plans[i].cols == cols &&
-            plans[i].howmany == howmany)
+        if (plans[i].n1 == f->n1 && plans[i].n2 == f->n2 && plans[i].howmany == howmany)
             return &plans[i];
     return NULL;
 }
 
-/* Makes and keeps those plans in a free slot (the caller leaves one); re
- * and spec are arrays of the coming executions (FFTW_ESTIMATE reads
+/* Makes and keeps those plans in a free slot (the caller leaves one); in
+ * and out are arrays of the coming executions (FFTW_ESTIMATE reads
  * neither), and later executions use arrays of the same 64-byte
  * alignment. NULL, with an error, when FFTW cannot plan. */
-static const fft_plans *make_plans(const fft_field *f, int64_t cols, int howmany, float *re,
-                                   float *spec)
+static const fft_plans *make_plans(const fft_field *f, int howmany, float *in, float *out)
 {
     int dims[2] = {f->n1, f->n2}, field = f->n1 * f->n2;
-    fft_plans p = {f->n1, f->n2, howmany, cols, NULL, NULL};
-    p.r2c = fftwf_plan_many_dft_r2c(2, dims, howmany, re, NULL, 1, field, (fftwf_complex *)spec,
-                                    NULL, (int)cols, 1, FFTW_ESTIMATE);
-    p.c2r = fftwf_plan_many_dft_c2r(2, dims, howmany, (fftwf_complex *)spec, NULL, (int)cols, 1,
-                                    re, NULL, 1, field, FFTW_ESTIMATE);
-    if (!p.r2c || !p.c2r) {
-        if (p.r2c)
-            fftwf_destroy_plan(p.r2c);
-        if (p.c2r)
-            fftwf_destroy_plan(p.c2r);
+    fftwf_complex *from = (fftwf_complex *)in, *to = (fftwf_complex *)out;
+    fft_plans p = {f->n1, f->n2, howmany, NULL, NULL};
+    p.forward = fftwf_plan_many_dft(2, dims, howmany, from, NULL, 1, field, to, NULL, 1, field,
+                                    FFTW_FORWARD, FFTW_ESTIMATE);
+    p.backward = fftwf_plan_many_dft(2, dims, howmany, from, NULL, 1, field, to, NULL, 1, field,
+                                     FFTW_BACKWARD, FFTW_ESTIMATE);
+    if (!p.forward || !p.backward) {
+        if (p.forward)
+            fftwf_destroy_plan(p.forward);
+        if (p.backward)
+            fftwf_destroy_plan(p.backward);
         dl_fail(DL_ERR_MEMORY, "conv2d: FFTW could not plan a %dx%d transform", f->n1, f->n2);
         return NULL;
     }
@@ -150,64 +151,145 @@ static const fft_plans *make_plans(const fft_field *f, int64_t cols, int howmany
     return &plans[plan_count++];
 }
 
-/* The plans for a row of cols planes taken GROUP at a time: `full` for
- * whole groups (NULL when cols < GROUP), `tail` for the last, shorter one
- * (NULL when there is none). When the cache cannot take the missing ones,
- * it is emptied first (plans are only used during one call). False, with
- * an error, when FFTW cannot plan. Not to be called from a parallel
- * region: FFTW's planner is not thread-safe. */
-static bool row_plans(const fft_field *f, int64_t cols, float *scratch, float *spec,
+/* The plans for a row of cols planes taken GROUP at a time, two to a
+ * complex field: `full` for whole groups (NULL when cols < GROUP), `tail`
+ * for the last, shorter one (NULL when there is none). When the cache
+ * cannot take the missing ones, it is emptied first (plans are only used
+ * during one call). False, with an error, when FFTW cannot plan. Not to
+ * be called from a parallel region: FFTW's planner is not thread-safe. */
+static bool row_plans(const fft_field *f, int64_t cols, float *scratch,
                       const fft_plans **full, const fft_plans **tail)
 {
-    int rest = (int)(cols % GROUP);
+    int rest = (int)(cols % GROUP), tail_fields = (rest + 1) / 2;
     bool want_full = cols >= GROUP, want_tail = rest > 0;
-    *full = want_full ? find_plans(f, cols, GROUP) : NULL;
-    *tail = want_tail ? find_plans(f, cols, rest) : NULL;
+    *full = want_full ? find_plans(f, GROUP / 2) : NULL;
+    *tail = want_tail ? find_plans(f, tail_fields) : NULL;
     int missing = (want_full && !*full) + (want_tail && !*tail);
     if (missing && plan_count + missing > PLAN_CACHE) {
         for (int i = 0; i < plan_count; i++) {
-            fftwf_destroy_plan(plans[i].r2c);
-            fftwf_destroy_plan(plans[i].c2r);
+            fftwf_destroy_plan(plans[i].forward);
+            fftwf_destroy_plan(plans[i].backward);
         }
         plan_count = 0;
         *full = *tail = NULL;
     }
-    if (want_full && !*full && !(*full = make_plans(f, cols, GROUP, scratch, spec)))
+    float *out = scratch + (int64_t)GROUP * f->n1 * f->n2;
+    if (want_full && !*full && !(*full = make_plans(f, GROUP / 2, scratch, out)))
         return false;
-    if (want_tail && !*tail && !(*tail = make_plans(f, cols, rest, scratch, spec)))
+    if (want_tail && !*tail && !(*tail = make_plans(f, tail_fields, scratch, out)))
         return false;
     return true;
 }
 
+/* Planes a and b (height x width; b NULL: zeros) as the real and
+ * imaginary parts of the window of a complex field whose rows are `pitch`
+ * complex numbers, starting at z. */
+static void place_pair(const float *restrict a, const float *restrict b, int64_t height,
+                       int64_t width, float *restrict z, int64_t pitch)
+{
+    for (int64_t r = 0; r < height; r++) {
+        float *to = z + 2 * r * pitch;
+        const float *ar = a + r * width, *br = b ? b + r * width : NULL;
+        if (br)
+            for (int64_t i = 0; i < width; i++) {
+                to[2 * i] = ar[i];
+                to[2 * i + 1] = br[i];
+            }
+        else
+            for (int64_t i = 0; i < width; i++) {
+                to[2 * i] = ar[i];
+                to[2 * i + 1] = 0.0f;
+            }
+    }
+}
+
+/* The spectra of planes a and b (b only when pair) from Z, the n1 x n2
+ * transform of z = a + i b: A(k) = (Z(k) + conj Z(-k)) / 2 and
+ * B(k) = (Z(k) - conj Z(-k)) / 2i, for the bins k2 <= n2/2 that a real
+ * plane's spectrum keeps; bin k of A goes to a[2 * k * cols], of B next
+ * to it. */
+static void split_spectra(const float *restrict z, int n1, int n2, int64_t cols, bool pair,
+                          float *restrict a)
+{
+    int half = n2 / 2 + 1;
+    for (int k1 = 0; k1 < n1; k1++) {
+        const float *zk = z + 2 * k1 * n2;
+        const float *mirror = z + 2 * (k1 ? n1 - k1 : 0) * n2;  /* Z(-k) is mirror[n2 - k2] */
+        float *to = a + 2 * (int64_t)k1 * half * cols;
+        for (int k2 = 0; k2 < half; k2++, to += 2 * cols) {
+            const float *zm = mirror + 2 * (k2 ? n2 - k2 : 0);
+            float zr = zk[2 * k2], zi = zk[2 * k2 + 1];
+            to[0] = 0.5f * (zr + zm[0]);
+            to[1] = 0.5f * (zi - zm[1]);
+            if (pair) {
+                to[2] = 0.5f * (zi + zm[1]);
+                to[3] = 0.5f * (zm[0] - zr);
+            }
+        }
+    }
+}
+
+/* z (n1 x n2 complex) = A + i B over every bin, from the spectra of planes
+ * a and b stored as split_spectra writes them (B zero unless pair); the
+ * bins k2 > n2/2 are the mirrors' conjugates, A(k) = conj A(-k). */
+static void join_spectra(const float *restrict a, int n1, int n2, int64_t cols, bool pair,
+                         float *restrict z)
+{
+    int half = n2 / 2 + 1;
+    for (int k1 = 0; k1 < n1; k1++) {
+        float *row = z + 2 * k1 * n2;
+        const float *from = a + 2 * (int64_t)k1 * half * cols;
+        for (int k2 = 0; k2 < half; k2++, from += 2 * cols) {
+            float br = pair ? from[2] : 0.0f, bi = pair ? from[3] : 0.0f;
+            row[2 * k2] = from[0] - bi;
+            row[2 * k2 + 1] = from[1] + br;
+        }
+        const float *mirror = a + 2 * (int64_t)(k1 ? n1 - k1 : 0) * half * cols;
+        for (int k2 = half; k2 < n2; k2++) {
+            const float *m = mirror + 2 * (n2 - k2) * cols;
+            float br = pair ? m[2] : 0.0f, bi = pair ? m[3] : 0.0f;
+            row[2 * k2] = m[0] + bi;
+            row[2 * k2 + 1] = br - m[1];
+        }
+    }
+}
+
 /* The spectrum (rows, bins, cols) of rows x cols planes, each plane
  * (height x width at src + p*height*width, p = row*cols + col) placed at
- * (top, left) of a zero field. */
+ * (top, left) of a zero field.
+ *
+ * Planes a and b go through one complex transform as z = a + i b (FFTW's
+ * complex codelets vectorize, its real-input ones here do not: twice the
+ * speed), and their spectra are taken apart from Z's symmetry:
+ * A(k) = (Z(k) + conj Z(-k)) / 2, B(k) = (Z(k) - conj Z(-k)) / 2i. */
 static dl_status transform_planes(const fft_field *f, const float *src, int64_t rows,
                                   int64_t cols, int64_t height, int64_t width, int64_t top,
                                   int64_t left, float *spec, float *scratch)
 {
     const fft_plans *full, *tail;
-    if (!row_plans(f, cols, scratch, spec, &full, &tail))
+    if (!row_plans(f, cols, scratch, &full, &tail))
         return DL_ERR_MEMORY;
-    int64_t field = (int64_t)f->n1 * f->n2, groups = (cols + GROUP - 1) / GROUP;
+    int n1 = f->n1, n2 = f->n2;
+    int64_t field = (int64_t)n1 * n2, groups = (cols + GROUP - 1) / GROUP;
     #pragma omp parallel
     {
-        float *re = scratch + omp_get_thread_num() * scratch_per_thread(f);
-        memset(re, 0, (size_t)scratch_per_thread(f) * sizeof(float));
+        float *in = scratch + omp_get_thread_num() * scratch_per_thread(f);
+        float *out = in + GROUP * field;
+        memset(in, 0, (size_t)(GROUP * field) * sizeof(float));
         #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
-            for (int64_t q = 0; q < planes; q++) {
-                const float *plane = src + (row * cols + first + q) * height * width;
-                for (int64_t r = 0; r < height; r++) {
-                    float *to = re + q * field + (top + r) * f->n2 + left;
-                    for (int64_t i = 0; i < width; i++)
-                        to[i] = plane[r * width + i];
-                }
+            for (int64_t q = 0; q < planes; q += 2) {
+                const float *a = src + (row * cols + first + q) * height * width;
+                place_pair(a, q + 1 < planes ? a + height * width : NULL, height, width,
+                           in + 2 * (q / 2 * field + top * n2 + left), n2);
             }
-            fftwf_execute_dft_r2c(planes == GROUP ? full->r2c : tail->r2c, re,
-                                  (fftwf_complex *)(spec + 2 * (row * f->bins * cols + first)));
+            fftwf_execute_dft(planes == GROUP ? full->forward : tail->forward,
+                              (fftwf_complex *)in, (fftwf_complex *)out);
+            for (int64_t q = 0; q < planes; q += 2)
+                split_spectra(out + 2 * (q / 2 * field), n1, n2, cols, q + 1 < planes,
+                              spec + 2 * (row * f->bins * cols + first + q));
         }
     }
     return DL_OK;
@@ -216,39 +298,47 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
 /* For each plane p = row*cols + col of a spectrum (rows, bins, cols): the
  * height x width window at (top, left) of its inverse FFT, times scale,
  * plus bias[p % period] when bias is not NULL, goes to plane p of dst:
- * dst = beta * dst + that (dst is not read when beta is 0). The spectrum
- * is overwritten. */
-static dl_status inverse_planes(const fft_field *f, float *spec, int64_t rows, int64_t cols,
-                                float *dst, int64_t height, int64_t width, int64_t top,
-                                int64_t left, float scale, const float *bias, int64_t period,
-                                float beta, float *scratch)
+ * dst = beta * dst + that (dst is not read when beta is 0). As forward,
+ * planes a and b go through one complex transform, of Z = A + i B (the
+ * half of the bins a real plane's spectrum omits filled in by symmetry,
+ * A(-k) = conj A(k)): its real part is a, its imaginary part b. */
+static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t rows,
+                                int64_t cols, float *dst, int64_t height, int64_t width,
+                                int64_t top, int64_t left, float scale, const float *bias,
+                                int64_t period, float beta, float *scratch)
 {
     const fft_plans *full, *tail;
-    if (!row_plans(f, cols, scratch, spec, &full, &tail))
+    if (!row_plans(f, cols, scratch, &full, &tail))
         return DL_ERR_MEMORY;
-    int64_t field = (int64_t)f->n1 * f->n2, groups = (cols + GROUP - 1) / GROUP;
+    int n1 = f->n1, n2 = f->n2;
+    int64_t field = (int64_t)n1 * n2, groups = (cols + GROUP - 1) / GROUP;
     #pragma omp parallel
     {
-        float *re = scratch + omp_get_thread_num() * scratch_per_thread(f);
+        float *in = scratch + omp_get_thread_num() * scratch_per_thread(f);
+        float *out = in + GROUP * field;
         #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
-            fftwf_execute_dft_c2r(planes == GROUP ? full->c2r : tail->c2r,
-                                  (fftwf_complex *)(spec + 2 * (row * f->bins * cols + first)), re);
+            for (int64_t q = 0; q < planes; q += 2)
+                join_spectra(spec + 2 * (row * f->bins * cols + first + q), n1, n2, cols,
+                             q + 1 < planes, in + 2 * (q / 2 * field));
+            fftwf_execute_dft(planes == GROUP ? full->backward : tail->backward,
+                              (fftwf_complex *)in, (fftwf_complex *)out);
             for (int64_t q = 0; q < planes; q++) {
                 int64_t p = row * cols + first + q;
                 float add = bias ? bias[p % period] : 0.0f;
                 float *plane = dst + p * height * width;
+                const float *z = out + 2 * (q / 2 * field) + q % 2;
                 for (int64_t r = 0; r < height; r++) {
-                    const float *from = re + q * field + (top + r) * f->n2 + left;
+                    const float *from = z + 2 * ((top + r) * n2 + left);
                     float *to = plane + r * width;
                     if (beta == 0.0f)
                         for (int64_t i = 0; i < width; i++)
-                            to[i] = scale * from[i] + add;
+                            to[i] = scale * from[2 * i] + add;
                     else
                         for (int64_t i = 0; i < width; i++)
-                            to[i] = beta * to[i] + scale * from[i] + add;
+                            to[i] = beta * to[i] + scale * from[2 * i] + add;
                 }
             }
         }
@@ -351,7 +441,7 @@ static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const floa
 static dl_status scratch_for(const fft_field *f, dl_tensor **scratch)
 {
     int64_t stride;         /* scratch_per_thread(f) */
-    return dl_thread_scratch("conv2d", (int64_t)GROUP * f->n1 * f->n2, scratch, &stride);
+    return dl_thread_scratch("conv2d", 2 * (int64_t)GROUP * f->n1 * f->n2, scratch, &stride);
 }
 
 /* A spectrum of rows x cols planes. */
