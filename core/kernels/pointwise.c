@@ -4,7 +4,8 @@
  * Each binary kernel has four loops: both operands walking with stride 1
  * (the hot, vectorised case), one of them fixed (a scalar or a broadcast
  * row), and the general strided case. Gradient kernels (the dL/da, dL/db
- * and dL/dx columns of ops.def) take every operand with its own stride.
+ * and dL/dx columns of ops.def) take every operand with its own stride and
+ * have a loop of their own for all strides 1.
  */
 #include <math.h>
 
@@ -66,6 +67,29 @@
     }
 #include "../ops.def"
 
+/* The body of a gradient kernel: out[i] = GRAD, with the operands the
+ * formula reads loaded by LOAD_OPERANDS at the indices in the tuples: once
+ * with stride 1 (vectorised loads, the common case), once with the strides
+ * given. */
+#define GRAD_LOOPS(contiguous, unit_indices, strided_indices, GRAD)             \
+    if (contiguous) {                                                           \
+        _Pragma("omp simd")                                                     \
+        for (int64_t i = 0; i < n; i++) {                                       \
+            LOAD_OPERANDS unit_indices;                                         \
+            out[i] = (GRAD);                                                    \
+        }                                                                       \
+    } else {                                                                    \
+        _Pragma("omp simd")                                                     \
+        for (int64_t i = 0; i < n; i++) {                                       \
+            LOAD_OPERANDS strided_indices;                                      \
+            out[i] = (GRAD);                                                    \
+        }                                                                       \
+    }
+
+#define LOAD_OPERANDS(ig, ia, ib, iy)                                           \
+    float g = pg[ig], a = pa[ia], b = pb[ib], y = py[iy];                       \
+    (void)g, (void)a, (void)b, (void)y
+
 #define DL_BINARY(id, name, expr, grad_a, grad_b)                               \
     static void grad_a_##name(int64_t n, const float *restrict pg, int64_t sg,   \
                               const float *restrict pa, int64_t sa,             \
@@ -73,12 +97,8 @@
                               const float *restrict py, int64_t sy,             \
                               float *restrict out)                              \
     {                                                                           \
-        _Pragma("omp simd")                                         \
-        for (int64_t i = 0; i < n; i++) {                                       \
-            float g = pg[i * sg], a = pa[i * sa], b = pb[i * sb], y = py[i * sy];\
-            (void)g, (void)a, (void)b, (void)y;                                 \
-            out[i] = (grad_a);                                                  \
-        }                                                                       \
+        GRAD_LOOPS(sg == 1 && sa == 1 && sb == 1 && sy == 1, (i, i, i, i),      \
+                   (i * sg, i * sa, i * sb, i * sy), grad_a)                    \
     }                                                                           \
     static void grad_b_##name(int64_t n, const float *restrict pg, int64_t sg,   \
                               const float *restrict pa, int64_t sa,             \
@@ -86,14 +106,15 @@
                               const float *restrict py, int64_t sy,             \
                               float *restrict out)                              \
     {                                                                           \
-        _Pragma("omp simd")                                         \
-        for (int64_t i = 0; i < n; i++) {                                       \
-            float g = pg[i * sg], a = pa[i * sa], b = pb[i * sb], y = py[i * sy];\
-            (void)g, (void)a, (void)b, (void)y;                                 \
-            out[i] = (grad_b);                                                  \
-        }                                                                       \
+        GRAD_LOOPS(sg == 1 && sa == 1 && sb == 1 && sy == 1, (i, i, i, i),      \
+                   (i * sg, i * sa, i * sb, i * sy), grad_b)                    \
     }
 #include "../ops.def"
+#undef LOAD_OPERANDS
+
+#define LOAD_OPERANDS(ig, ix, iy)                                               \
+    float g = pg[ig], x = px[ix], y = py[iy];                                   \
+    (void)g, (void)x, (void)y
 
 #define DL_UNARY(id, name, expr, grad)                                          \
     static void grad_##name(int64_t n, const float *restrict pg, int64_t sg,     \
@@ -101,14 +122,12 @@
                             const float *restrict py, int64_t sy,               \
                             float *restrict out)                                \
     {                                                                           \
-        _Pragma("omp simd")                                         \
-        for (int64_t i = 0; i < n; i++) {                                       \
-            float g = pg[i * sg], x = px[i * sx], y = py[i * sy];               \
-            (void)g, (void)x, (void)y;                                          \
-            out[i] = (grad);                                                    \
-        }                                                                       \
+        GRAD_LOOPS(sg == 1 && sx == 1 && sy == 1, (i, i, i),                    \
+                   (i * sg, i * sx, i * sy), grad)                              \
     }
 #include "../ops.def"
+#undef LOAD_OPERANDS
+#undef GRAD_LOOPS
 
 const dl_binary_kernel dl_binary_kernels[DL_BINARY_COUNT] = {
 #define DL_BINARY(id, name, expr, grad_a, grad_b) [DL_##id] = binary_##name,
