@@ -7,7 +7,9 @@
  * unfolded copy, sgemm's packing and the layout shuffles cost more than
  * the multiply-adds. Here each image is copied once into a zero-padded
  * buffer, and every output row is summed over the taps in a register tile
- * of TILE columns (the inner loops vectorize across columns):
+ * of TILE columns times OUT_BLOCK output channels (the inner loops
+ * vectorize across columns; each image vector loaded serves every output
+ * channel of the block):
  *   forward  y[o](i, j)   = b[o] + sum over c, u, v of w[o,c,u,v] x[c](i+u, j+v)
  *   dweight  dw[o,c,u,v] += sum over images, i, j of g[o](i, j) x[c](i+u, j+v)
  *   dx       dx[c](i+u, j+v) += sum over o of w[o,c,u,v] g[o](i, j)
@@ -29,6 +31,7 @@
 #define VECS 4          /* registers of output columns summed at a time */
 #define TILE (LANES * VECS)
 #define KW_UNROLLED 8   /* kernel widths with a loop specialised for them */
+#define OUT_BLOCK 4     /* output channels summed together (share image loads) */
 
 typedef float vec __attribute__((vector_size(LANES * sizeof(float))));
 
@@ -36,6 +39,15 @@ static inline vec load(const float *p)
 {
     vec v;
     memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* v, made to live in a register: GCC would otherwise fold the load into
+ * every multiply-add that uses it, loading the same vector OUT_BLOCK
+ * times. */
+static inline vec in_register(vec v)
+{
+    __asm__("" : "+v"(v));
     return v;
 }
 
@@ -69,11 +81,44 @@ static void pad_image(const float *x, int64_t c, int64_t h, int64_t w,
                    x + (ch * h + r) * w, (size_t)w * sizeof(float));
 }
 
+/* Output channels oc0 .. oc0 + OB - 1 (OB a constant once inlined) of one
+ * padded image, every output row summed over the taps in registers: OB x
+ * VECS accumulators, each image load shared by OB multiply-adds. */
+static inline __attribute__((always_inline)) void forward_channels(
+    const float *pad, const padded_plane *p, const float *wv, const float *bv, int64_t c,
+    int64_t oc0, int ob, const dl_conv_geometry *g, float *y)
+{
+    int64_t kh = g->kh, kw = g->kw, ho = g->ho, wo = g->wo, taps = c * kh * kw;
+    for (int64_t j0 = 0; j0 < wo; j0 += TILE)
+        for (int64_t i = 0; i < ho; i++) {
+            vec acc[OUT_BLOCK][VECS];
+            for (int b = 0; b < ob; b++)
+                for (int k = 0; k < VECS; k++)
+                    acc[b][k] = (vec){0} + (bv ? bv[oc0 + b] : 0.0f);
+            for (int64_t ch = 0; ch < c; ch++)
+                for (int64_t u = 0; u < kh; u++) {
+                    const float *row = pad + ch * p->floats + (i + u) * p->pitch + j0;
+                    const float *t = wv + oc0 * taps + (ch * kh + u) * kw;
+                    for (int64_t v = 0; v < kw; v++) {
+                        vec xs[VECS];
+                        for (int k = 0; k < VECS; k++)
+                            xs[k] = in_register(load(row + v + k * LANES));
+                        for (int b = 0; b < ob; b++)
+                            for (int k = 0; k < VECS; k++)
+                                acc[b][k] += t[b * taps + v] * xs[k];
+                    }
+                }
+            int64_t width = wo - j0 < TILE ? wo - j0 : TILE;
+            for (int b = 0; b < ob; b++)
+                memcpy(y + ((oc0 + b) * ho + i) * wo + j0, acc[b], (size_t)width * sizeof(float));
+        }
+}
+
 dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                               const dl_conv_geometry *g, dl_tensor *y)
 {
     int64_t n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
-    int64_t o = weight->shape[0], kh = g->kh, kw = g->kw, ho = g->ho, wo = g->wo;
+    int64_t o = weight->shape[0];
     padded_plane p = padded_layout(h, g);
     dl_tensor *scratch = NULL;
     int64_t per_thread;
@@ -89,27 +134,12 @@ dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const
         #pragma omp for schedule(static)
         for (int64_t img = 0; img < n; img++) {
             pad_image(xv + img * c * h * w, c, h, w, g, &p, pad);
-            for (int64_t oc = 0; oc < o; oc++) {
-                const float *taps = wv + oc * c * kh * kw;
-                float *plane = yv + (img * o + oc) * ho * wo;
-                float b = bv ? bv[oc] : 0.0f;
-                for (int64_t j0 = 0; j0 < wo; j0 += TILE)
-                    for (int64_t i = 0; i < ho; i++) {
-                        vec acc[VECS];
-                        for (int k = 0; k < VECS; k++)
-                            acc[k] = (vec){0} + b;
-                        for (int64_t ch = 0; ch < c; ch++)
-                            for (int64_t u = 0; u < kh; u++) {
-                                const float *row = pad + ch * p.floats + (i + u) * p.pitch + j0;
-                                const float *t = taps + (ch * kh + u) * kw;
-                                for (int64_t v = 0; v < kw; v++)
-                                    for (int k = 0; k < VECS; k++)
-                                        acc[k] += t[v] * load(row + v + k * LANES);
-                            }
-                        int64_t width = wo - j0 < TILE ? wo - j0 : TILE;
-                        memcpy(plane + i * wo + j0, acc, (size_t)width * sizeof(float));
-                    }
-            }
+            float *out = yv + img * o * g->ho * g->wo;
+            int64_t oc = 0;
+            for (; oc + OUT_BLOCK <= o; oc += OUT_BLOCK)
+                forward_channels(pad, &p, wv, bv, c, oc, OUT_BLOCK, g, out);
+            for (; oc < o; oc++)
+                forward_channels(pad, &p, wv, bv, c, oc, 1, g, out);
         }
     }
     dl_release(scratch);
@@ -138,24 +168,38 @@ static void pad_gradient(const float *gy, int64_t o, const dl_conv_geometry *g, 
     }
 }
 
-/* The kw taps (u fixed) of one channel pair: sums[v] += gradient rows
- * times image rows shifted by v, over `rows` rows of `width` columns (a
- * multiple of LANES). Inlined with kw a constant, the kw accumulators stay
- * in registers and each gradient load serves kw multiply-adds. */
+/* The kw taps (u fixed) of ob output channels (ob and kw constants once
+ * inlined) against one image channel: sums[b * sum_stride + v] += the
+ * gradient rows of channel b (planes gstride apart, rows gpitch apart)
+ * times the image rows shifted by v, over `rows` rows of `width` columns
+ * (a multiple of LANES). The ob x kw accumulators and the kw shifted image
+ * vectors stay in registers: each image load serves ob multiply-adds, each
+ * gradient load kw. */
 static inline __attribute__((always_inline)) void tap_row_sums(
-    const float *gy, int64_t gpitch, const float *x, int64_t xpitch, int64_t rows, int64_t width,
-    int kw, vec *sums)
+    const float *gy, int64_t gstride, int64_t gpitch, int ob, const float *x, int64_t xpitch,
+    int64_t rows, int64_t width, int kw, vec *sums, int64_t sum_stride)
 {
-    vec acc[KW_UNROLLED] = {{0}};
+    vec acc[OUT_BLOCK][KW_UNROLLED] = {{{0}}};
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < width; j += LANES) {
-            vec g = load(gy + i * gpitch + j);
+            vec xs[KW_UNROLLED];
             for (int v = 0; v < kw; v++)
-                acc[v] += g * load(x + i * xpitch + j + v);
+                xs[v] = in_register(load(x + i * xpitch + j + v));
+            for (int b = 0; b < ob; b++) {
+                vec g = load(gy + b * gstride + i * gpitch + j);
+                for (int v = 0; v < kw; v++)
+                    acc[b][v] += g * xs[v];
+            }
         }
-    for (int v = 0; v < kw; v++)
-        sums[v] += acc[v];
+    for (int b = 0; b < ob; b++)
+        for (int v = 0; v < kw; v++)
+            sums[b * sum_stride + v] += acc[b][v];
 }
+
+/* Output channels summed together in the weight gradient for a kernel kw
+ * wide: as many as the registers hold (ob * kw accumulators + kw image
+ * vectors). */
+#define WEIGHT_BLOCK(kw) ((kw) <= 5 ? OUT_BLOCK : 2)
 
 /* dweight of one image added into sums, one vector per tap (o, c, kh, kw);
  * lanes are added up by the caller. */
@@ -163,25 +207,41 @@ static void image_weight_grad(const float *gpad, const float *pad, int64_t c, in
                               const dl_conv_geometry *g, const padded_plane *p, int64_t gpitch,
                               vec *sums)
 {
-    int64_t kh = g->kh, kw = g->kw, ho = g->ho;
-    for (int64_t oc = 0; oc < o; oc++)
+    int64_t kh = g->kh, kw = g->kw, ho = g->ho, taps = c * kh * kw, gstride = ho * gpitch;
+    int block = WEIGHT_BLOCK(kw > KW_UNROLLED ? KW_UNROLLED : kw);
+    for (int64_t oc = 0; oc < o;) {
+        int ob = o - oc >= block ? block : 1;
         for (int64_t ch = 0; ch < c; ch++)
             for (int64_t u = 0; u < kh; u++) {
-                const float *gy = gpad + oc * ho * gpitch;
+                const float *gy = gpad + oc * gstride;
                 const float *x = pad + ch * p->floats + u * p->pitch;
                 vec *tap = sums + ((oc * c + ch) * kh + u) * kw;
                 switch (kw) {
-#define KW_CASE(k) case k: tap_row_sums(gy, gpitch, x, p->pitch, ho, gpitch, k, tap); break;
+#define TAP_SUMS(b, k, x, tap)                                                          \
+    tap_row_sums(gy, gstride, gpitch, b, x, p->pitch, ho, gpitch, k, tap, taps)
+#define KW_CASE(k)                                                                      \
+    case k:                                                                             \
+        if (ob == WEIGHT_BLOCK(k))                                                      \
+            TAP_SUMS(WEIGHT_BLOCK(k), k, x, tap);                                       \
+        else                                                                            \
+            TAP_SUMS(1, k, x, tap);                                                     \
+        break;
                 KW_CASE(1) KW_CASE(2) KW_CASE(3) KW_CASE(4)
                 KW_CASE(5) KW_CASE(6) KW_CASE(7) KW_CASE(8)
-#undef KW_CASE
                 default:        /* wider kernels: KW_UNROLLED taps at a time */
                     for (int64_t v0 = 0; v0 < kw; v0 += KW_UNROLLED) {
                         int part = kw - v0 < KW_UNROLLED ? (int)(kw - v0) : KW_UNROLLED;
-                        tap_row_sums(gy, gpitch, x + v0, p->pitch, ho, gpitch, part, tap + v0);
+                        if (ob == WEIGHT_BLOCK(KW_UNROLLED))
+                            TAP_SUMS(WEIGHT_BLOCK(KW_UNROLLED), part, x + v0, tap + v0);
+                        else
+                            TAP_SUMS(1, part, x + v0, tap + v0);
                     }
+#undef KW_CASE
+#undef TAP_SUMS
                 }
             }
+        oc += ob;
+    }
 }
 
 /* dx of one image: the gradient planes spread back through the taps into
