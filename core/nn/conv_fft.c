@@ -17,7 +17,7 @@
  * Real planes go through FFTW two at a time, as the real and imaginary
  * parts of one complex transform (its complex codelets are vectorized, the
  * real-input ones it picks for small fields are not: 3x the speed), and
- * their spectra are taken apart by symmetry (split_spectra, join_spectra).
+ * their spectra are taken apart by symmetry (split_bin, join_bin).
  * A spectrum of rows x cols planes (images x channels, say) is laid out
  * (rows, bins, cols) complex, so that each frequency's matrix is a strided
  * view read in place by one real sgemm per frequency (the interleaved
@@ -55,9 +55,10 @@ typedef struct {
     int64_t bins;
 } fft_field;
 
-/* FFTW plans for `howmany` complex n1 x n2 fields in a row (out of place,
- * forward and backward): each holds two real planes, one as its real part,
- * one as its imaginary part. */
+/* FFTW plans for `howmany` complex n1 x n2 fields interleaved pixel by
+ * pixel (field t's pixel at complex index pixel * GROUP/2 + t; out of
+ * place, forward and backward). Each field holds two real planes, one as
+ * its real part, one as its imaginary part. */
 typedef struct {
     int n1, n2, howmany;
     fftwf_plan forward, backward;
@@ -110,11 +111,18 @@ static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *
     return (fft_field){n1, n2, (int64_t)n1 * (n2 / 2 + 1)};
 }
 
-/* Floats of scratch each thread needs: GROUP/2 complex fields to
- * transform from and as many to transform into. */
+/* Floats of one interleaved field buffer: every pixel holds GROUP floats,
+ * one per plane of a group (two planes to a complex field). */
+static int64_t buffer_floats(const fft_field *f)
+{
+    return (int64_t)GROUP * f->n1 * f->n2;
+}
+
+/* Floats of scratch each thread needs: a buffer to transform from and one
+ * to transform into. */
 static int64_t scratch_per_thread(const fft_field *f)
 {
-    return dl_round_floats(2 * (int64_t)GROUP * f->n1 * f->n2);
+    return dl_round_floats(2 * buffer_floats(f));
 }
 
 /* The kept plans for `howmany` fields of f, or NULL. */
@@ -132,13 +140,13 @@ static const fft_plans *find_plans(const fft_field *f, int howmany)
  * alignment. NULL, with an error, when FFTW cannot plan. */
 static const fft_plans *make_plans(const fft_field *f, int howmany, float *in, float *out)
 {
-    int dims[2] = {f->n1, f->n2}, field = f->n1 * f->n2;
+    int dims[2] = {f->n1, f->n2}, stride = GROUP / 2;
     fftwf_complex *from = (fftwf_complex *)in, *to = (fftwf_complex *)out;
     fft_plans p = {f->n1, f->n2, howmany, NULL, NULL};
-    p.forward = fftwf_plan_many_dft(2, dims, howmany, from, NULL, 1, field, to, NULL, 1, field,
+    p.forward = fftwf_plan_many_dft(2, dims, howmany, from, NULL, stride, 1, to, NULL, stride, 1,
                                     FFTW_FORWARD, FFTW_ESTIMATE);
-    p.backward = fftwf_plan_many_dft(2, dims, howmany, from, NULL, 1, field, to, NULL, 1, field,
-                                     FFTW_BACKWARD, FFTW_ESTIMATE);
+    p.backward = fftwf_plan_many_dft(2, dims, howmany, from, NULL, stride, 1, to, NULL, stride,
+                                     1, FFTW_BACKWARD, FFTW_ESTIMATE);
     if (!p.forward || !p.backward) {
         if (p.forward)
             fftwf_destroy_plan(p.forward);
@@ -173,7 +181,7 @@ static bool row_plans(const fft_field *f, int64_t cols, float *scratch,
         plan_count = 0;
         *full = *tail = NULL;
     }
-    float *out = scratch + (int64_t)GROUP * f->n1 * f->n2;
+    float *out = scratch + buffer_floats(f);
     if (want_full && !*full && !(*full = make_plans(f, GROUP / 2, scratch, out)))
         return false;
     if (want_tail && !*tail && !(*tail = make_plans(f, tail_fields, scratch, out)))
@@ -181,75 +189,51 @@ static bool row_plans(const fft_field *f, int64_t cols, float *scratch,
     return true;
 }
 
-/* Planes a and b (height x width; b NULL: zeros) as the real and
- * imaginary parts of the window of a complex field whose rows are `pitch`
- * complex numbers, starting at z. */
-static void place_pair(const float *restrict a, const float *restrict b, int64_t height,
-                       int64_t width, float *restrict z, int64_t pitch)
+/* The spectra of the planes of a group from Z, the transforms of their
+ * fields z = a + i b (planes 2t and 2t+1 in field t): A(k) = (Z(k) +
+ * conj Z(-k)) / 2 and B(k) = (Z(k) - conj Z(-k)) / 2i, at bin k: zk and
+ * zm hold Z(k) and Z(-k) of every field, `to` gets the planes' values at
+ * k in plane order (complex). */
+static void split_bin(const float *restrict zk, const float *restrict zm, int64_t planes,
+                      float *restrict to)
 {
-    for (int64_t r = 0; r < height; r++) {
-        float *to = z + 2 * r * pitch;
-        const float *ar = a + r * width, *br = b ? b + r * width : NULL;
-        if (br)
-            for (int64_t i = 0; i < width; i++) {
-                to[2 * i] = ar[i];
-                to[2 * i + 1] = br[i];
-            }
-        else
-            for (int64_t i = 0; i < width; i++) {
-                to[2 * i] = ar[i];
-                to[2 * i + 1] = 0.0f;
-            }
+    for (int64_t t = 0; t < planes / 2; t++) {
+        float zr = zk[2 * t], zi = zk[2 * t + 1], mr = zm[2 * t], mi = zm[2 * t + 1];
+        to[4 * t] = 0.5f * (zr + mr);
+        to[4 * t + 1] = 0.5f * (zi - mi);
+        to[4 * t + 2] = 0.5f * (zi + mi);
+        to[4 * t + 3] = 0.5f * (mr - zr);
+    }
+    if (planes % 2) {       /* the last field holds one plane */
+        int64_t t = planes / 2;
+        to[4 * t] = 0.5f * (zk[2 * t] + zm[2 * t]);
+        to[4 * t + 1] = 0.5f * (zk[2 * t + 1] - zm[2 * t + 1]);
     }
 }
 
-/* The spectra of planes a and b (b only when pair) from Z, the n1 x n2
- * transform of z = a + i b: A(k) = (Z(k) + conj Z(-k)) / 2 and
- * B(k) = (Z(k) - conj Z(-k)) / 2i, for the bins k2 <= n2/2 that a real
- * plane's spectrum keeps; bin k of A goes to a[2 * k * cols], of B next
- * to it. */
-static void split_spectra(const float *restrict z, int n1, int n2, int64_t cols, bool pair,
-                          float *restrict a)
+/* Z(k) = A(k) + i B(k) of every field of a group into zk from the planes'
+ * values at bin k (`from`, plane order), and when zm is not NULL also
+ * Z(-k) = conj A(k) + i conj B(k) into zm (the bin a real plane's
+ * spectrum leaves out). */
+static void join_bin(const float *restrict from, int64_t planes, float *restrict zk,
+                     float *restrict zm)
 {
-    int half = n2 / 2 + 1;
-    for (int k1 = 0; k1 < n1; k1++) {
-        const float *zk = z + 2 * k1 * n2;
-        const float *mirror = z + 2 * (k1 ? n1 - k1 : 0) * n2;  /* Z(-k) is mirror[n2 - k2] */
-        float *to = a + 2 * (int64_t)k1 * half * cols;
-        for (int k2 = 0; k2 < half; k2++, to += 2 * cols) {
-            const float *zm = mirror + 2 * (k2 ? n2 - k2 : 0);
-            float zr = zk[2 * k2], zi = zk[2 * k2 + 1];
-            to[0] = 0.5f * (zr + zm[0]);
-            to[1] = 0.5f * (zi - zm[1]);
-            if (pair) {
-                to[2] = 0.5f * (zi + zm[1]);
-                to[3] = 0.5f * (zm[0] - zr);
-            }
+    for (int64_t t = 0; t < planes / 2; t++) {
+        float ar = from[4 * t], ai = from[4 * t + 1], br = from[4 * t + 2], bi = from[4 * t + 3];
+        zk[2 * t] = ar - bi;
+        zk[2 * t + 1] = ai + br;
+        if (zm) {
+            zm[2 * t] = ar + bi;
+            zm[2 * t + 1] = br - ai;
         }
     }
-}
-
-/* z (n1 x n2 complex) = A + i B over every bin, from the spectra of planes
- * a and b stored as split_spectra writes them (B zero unless pair); the
- * bins k2 > n2/2 are the mirrors' conjugates, A(k) = conj A(-k). */
-static void join_spectra(const float *restrict a, int n1, int n2, int64_t cols, bool pair,
-                         float *restrict z)
-{
-    int half = n2 / 2 + 1;
-    for (int k1 = 0; k1 < n1; k1++) {
-        float *row = z + 2 * k1 * n2;
-        const float *from = a + 2 * (int64_t)k1 * half * cols;
-        for (int k2 = 0; k2 < half; k2++, from += 2 * cols) {
-            float br = pair ? from[2] : 0.0f, bi = pair ? from[3] : 0.0f;
-            row[2 * k2] = from[0] - bi;
-            row[2 * k2 + 1] = from[1] + br;
-        }
-        const float *mirror = a + 2 * (int64_t)(k1 ? n1 - k1 : 0) * half * cols;
-        for (int k2 = half; k2 < n2; k2++) {
-            const float *m = mirror + 2 * (n2 - k2) * cols;
-            float br = pair ? m[2] : 0.0f, bi = pair ? m[3] : 0.0f;
-            row[2 * k2] = m[0] + bi;
-            row[2 * k2 + 1] = br - m[1];
+    if (planes % 2) {       /* the last field holds one plane: B = 0 */
+        int64_t t = planes / 2;
+        zk[2 * t] = from[4 * t];
+        zk[2 * t + 1] = from[4 * t + 1];
+        if (zm) {
+            zm[2 * t] = from[4 * t];
+            zm[2 * t + 1] = -from[4 * t + 1];
         }
     }
 }
@@ -258,10 +242,12 @@ static void join_spectra(const float *restrict a, int n1, int n2, int64_t cols, 
  * (height x width at src + p*height*width, p = row*cols + col) placed at
  * (top, left) of a zero field.
  *
- * Planes a and b go through one complex transform as z = a + i b (FFTW's
- * complex codelets vectorize, its real-input ones here do not: twice the
- * speed), and their spectra are taken apart from Z's symmetry:
- * A(k) = (Z(k) + conj Z(-k)) / 2, B(k) = (Z(k) - conj Z(-k)) / 2i. */
+ * A group of up to GROUP planes of a row is laid out pixel by pixel
+ * (pixel-major, the group's planes side by side), two planes to a complex
+ * field, and goes through one FFTW call: its complex codelets vectorize
+ * across the fields, where the real-input ones it picks for small fields
+ * run scalar. Then each bin's values of the whole group are contiguous
+ * in the buffer and in the spectrum, and split_bin takes them apart. */
 static dl_status transform_planes(const fft_field *f, const float *src, int64_t rows,
                                   int64_t cols, int64_t height, int64_t width, int64_t top,
                                   int64_t left, float *spec, float *scratch)
@@ -269,27 +255,34 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
     const fft_plans *full, *tail;
     if (!row_plans(f, cols, scratch, &full, &tail))
         return DL_ERR_MEMORY;
-    int n1 = f->n1, n2 = f->n2;
-    int64_t field = (int64_t)n1 * n2, groups = (cols + GROUP - 1) / GROUP;
+    int n1 = f->n1, n2 = f->n2, half = n2 / 2 + 1;
+    int64_t groups = (cols + GROUP - 1) / GROUP;
     #pragma omp parallel
     {
         float *in = scratch + omp_get_thread_num() * scratch_per_thread(f);
-        float *out = in + GROUP * field;
-        memset(in, 0, (size_t)(GROUP * field) * sizeof(float));
+        float *out = in + buffer_floats(f);
+        memset(in, 0, (size_t)buffer_floats(f) * sizeof(float));
         #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
-            for (int64_t q = 0; q < planes; q += 2) {
-                const float *a = src + (row * cols + first + q) * height * width;
-                place_pair(a, q + 1 < planes ? a + height * width : NULL, height, width,
-                           in + 2 * (q / 2 * field + top * n2 + left), n2);
-            }
+            const float *group = src + (row * cols + first) * height * width;
+            for (int64_t q = 0; q < planes + planes % 2; q++)   /* an odd count: */
+                for (int64_t r = 0; r < height; r++) {          /* zero imaginary part */
+                    const float *from = group + (q * height + r) * width;
+                    float *pixels = in + ((top + r) * n2 + left) * GROUP + q;
+                    for (int64_t i = 0; i < width; i++)
+                        pixels[i * GROUP] = q < planes ? from[i] : 0.0f;
+                }
             fftwf_execute_dft(planes == GROUP ? full->forward : tail->forward,
                               (fftwf_complex *)in, (fftwf_complex *)out);
-            for (int64_t q = 0; q < planes; q += 2)
-                split_spectra(out + 2 * (q / 2 * field), n1, n2, cols, q + 1 < planes,
-                              spec + 2 * (row * f->bins * cols + first + q));
+            float *to = spec + 2 * (row * f->bins * cols + first);
+            for (int k1 = 0; k1 < n1; k1++)
+                for (int k2 = 0; k2 < half; k2++) {
+                    int m1 = k1 ? n1 - k1 : 0, m2 = k2 ? n2 - k2 : 0;
+                    split_bin(out + (k1 * n2 + k2) * GROUP, out + (m1 * n2 + m2) * GROUP,
+                              planes, to + 2 * (k1 * half + k2) * cols);
+                }
         }
     }
     return DL_OK;
@@ -298,10 +291,9 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
 /* For each plane p = row*cols + col of a spectrum (rows, bins, cols): the
  * height x width window at (top, left) of its inverse FFT, times scale,
  * plus bias[p % period] when bias is not NULL, goes to plane p of dst:
- * dst = beta * dst + that (dst is not read when beta is 0). As forward,
- * planes a and b go through one complex transform, of Z = A + i B (the
- * half of the bins a real plane's spectrum omits filled in by symmetry,
- * A(-k) = conj A(k)): its real part is a, its imaginary part b. */
+ * dst = beta * dst + that (dst is not read when beta is 0). Groups of
+ * planes go through FFTW as in transform_planes, their fields joined by
+ * join_bin. */
 static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t rows,
                                 int64_t cols, float *dst, int64_t height, int64_t width,
                                 int64_t top, int64_t left, float scale, const float *bias,
@@ -310,35 +302,41 @@ static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t r
     const fft_plans *full, *tail;
     if (!row_plans(f, cols, scratch, &full, &tail))
         return DL_ERR_MEMORY;
-    int n1 = f->n1, n2 = f->n2;
-    int64_t field = (int64_t)n1 * n2, groups = (cols + GROUP - 1) / GROUP;
+    int n1 = f->n1, n2 = f->n2, half = n2 / 2 + 1;
+    int64_t groups = (cols + GROUP - 1) / GROUP;
     #pragma omp parallel
     {
         float *in = scratch + omp_get_thread_num() * scratch_per_thread(f);
-        float *out = in + GROUP * field;
+        float *out = in + buffer_floats(f);
         #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
-            for (int64_t q = 0; q < planes; q += 2)
-                join_spectra(spec + 2 * (row * f->bins * cols + first + q), n1, n2, cols,
-                             q + 1 < planes, in + 2 * (q / 2 * field));
+            const float *from = spec + 2 * (row * f->bins * cols + first);
+            for (int k1 = 0; k1 < n1; k1++)
+                for (int k2 = 0; k2 < half; k2++) {
+                    /* bins 0 < k2 < n2/2 also give their mirror, left out */
+                    int m1 = k1 ? n1 - k1 : 0;
+                    bool mirror = k2 > 0 && 2 * k2 < n2;
+                    join_bin(from + 2 * (k1 * half + k2) * cols, planes,
+                             in + (k1 * n2 + k2) * GROUP,
+                             mirror ? in + (m1 * n2 + n2 - k2) * GROUP : NULL);
+                }
             fftwf_execute_dft(planes == GROUP ? full->backward : tail->backward,
                               (fftwf_complex *)in, (fftwf_complex *)out);
             for (int64_t q = 0; q < planes; q++) {
                 int64_t p = row * cols + first + q;
                 float add = bias ? bias[p % period] : 0.0f;
                 float *plane = dst + p * height * width;
-                const float *z = out + 2 * (q / 2 * field) + q % 2;
                 for (int64_t r = 0; r < height; r++) {
-                    const float *from = z + 2 * ((top + r) * n2 + left);
+                    const float *pixels = out + ((top + r) * n2 + left) * GROUP + q;
                     float *to = plane + r * width;
                     if (beta == 0.0f)
                         for (int64_t i = 0; i < width; i++)
-                            to[i] = scale * from[2 * i] + add;
+                            to[i] = scale * pixels[i * GROUP] + add;
                     else
                         for (int64_t i = 0; i < width; i++)
-                            to[i] = beta * to[i] + scale * from[2 * i] + add;
+                            to[i] = beta * to[i] + scale * pixels[i * GROUP] + add;
                 }
             }
         }
@@ -441,7 +439,7 @@ static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const floa
 static dl_status scratch_for(const fft_field *f, dl_tensor **scratch)
 {
     int64_t stride;         /* scratch_per_thread(f) */
-    return dl_thread_scratch("conv2d", 2 * (int64_t)GROUP * f->n1 * f->n2, scratch, &stride);
+    return dl_thread_scratch("conv2d", 2 * buffer_floats(f), scratch, &stride);
 }
 
 /* A spectrum of rows x cols planes. */

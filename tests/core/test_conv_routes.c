@@ -136,6 +136,7 @@ static void fft_route_matches_direct_loops(void **state)
         {1, 1, 5, 5, 1, 5, 5, 0, 0},      /* kernel as large as the image */
         {2, 2, 12, 12, 3, 5, 5, 0, 4},    /* 12 wide field, 5 wide kernel, wraps */
         {1, 2, 6, 6, 2, 3, 3, 4, 4},      /* padding past the kernel: output 12 */
+        {2, 33, 6, 6, 37, 3, 3, 1, 1},    /* whole groups of 32 planes and odd rests */
     };
     dl_manual_seed(5);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
