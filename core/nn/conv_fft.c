@@ -267,13 +267,19 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
             const float *group = src + (row * cols + first) * height * width;
-            for (int64_t q = 0; q < planes + planes % 2; q++)   /* an odd count: */
-                for (int64_t r = 0; r < height; r++) {          /* zero imaginary part */
+            for (int64_t q = 0; q < planes; q++)
+                for (int64_t r = 0; r < height; r++) {
                     const float *from = group + (q * height + r) * width;
                     float *pixels = in + ((top + r) * n2 + left) * GROUP + q;
                     for (int64_t i = 0; i < width; i++)
-                        pixels[i * GROUP] = q < planes ? from[i] : 0.0f;
+                        pixels[i * GROUP] = from[i];
                 }
+            /* an odd count: the last field's imaginary part is zero */
+            for (int64_t r = 0; planes % 2 && r < height; r++) {
+                float *pixels = in + ((top + r) * n2 + left) * GROUP + planes;
+                for (int64_t i = 0; i < width; i++)
+                    pixels[i * GROUP] = 0.0f;
+            }
             fftwf_execute_dft(planes == GROUP ? full->forward : tail->forward,
                               (fftwf_complex *)in, (fftwf_complex *)out);
             float *to = spec + 2 * (row * f->bins * cols + first);
