@@ -111,6 +111,16 @@ static fft_field field_for_images(int64_t h, int64_t w, const dl_conv_geometry *
     return (fft_field){n1, n2, (int64_t)n1 * (n2 / 2 + 1)};
 }
 
+/* Whether a real plane's spectrum needs bin `bin` of field f: in the
+ * columns k2 = 0 and n2/2 the bins past row n1/2 are the conjugates of
+ * bins above them (A(-k) = conj A(k)), so they are never split out nor
+ * multiplied, and join_bin rebuilds them from their mirrors. */
+static bool independent_bin(const fft_field *f, int64_t bin)
+{
+    int64_t half = f->n2 / 2 + 1, k1 = bin / half, k2 = bin % half;
+    return (k2 != 0 && k2 != half - 1) || 2 * k1 <= f->n1;
+}
+
 /* Floats of one interleaved field buffer: every pixel holds GROUP floats,
  * one per plane of a group (two planes to a complex field). */
 static int64_t buffer_floats(const fft_field *f)
@@ -285,6 +295,8 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
             float *to = spec + 2 * (row * f->bins * cols + first);
             for (int k1 = 0; k1 < n1; k1++)
                 for (int k2 = 0; k2 < half; k2++) {
+                    if (!independent_bin(f, k1 * half + k2))
+                        continue;
                     int m1 = k1 ? n1 - k1 : 0, m2 = k2 ? n2 - k2 : 0;
                     split_bin(out + (k1 * n2 + k2) * GROUP, out + (m1 * n2 + m2) * GROUP,
                               planes, to + 2 * (k1 * half + k2) * cols);
@@ -321,12 +333,14 @@ static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t r
             const float *from = spec + 2 * (row * f->bins * cols + first);
             for (int k1 = 0; k1 < n1; k1++)
                 for (int k2 = 0; k2 < half; k2++) {
-                    /* bins 0 < k2 < n2/2 also give their mirror, left out */
-                    int m1 = k1 ? n1 - k1 : 0;
-                    bool mirror = k2 > 0 && 2 * k2 < n2;
+                    /* every independent bin also gives its mirror -k, left out */
+                    if (!independent_bin(f, k1 * half + k2))
+                        continue;
+                    int m1 = k1 ? n1 - k1 : 0, m2 = k2 ? n2 - k2 : 0;
+                    bool mirror = m1 != k1 || m2 != k2;
                     join_bin(from + 2 * (k1 * half + k2) * cols, planes,
                              in + (k1 * n2 + k2) * GROUP,
-                             mirror ? in + (m1 * n2 + n2 - k2) * GROUP : NULL);
+                             mirror ? in + (m1 * n2 + m2) * GROUP : NULL);
                 }
             fftwf_execute_dft(planes == GROUP ? full->backward : tail->backward,
                               (fftwf_complex *)in, (fftwf_complex *)out);
@@ -381,9 +395,11 @@ static void weight_matrix(const float *wf, int64_t bins, int64_t c, int64_t o, b
  * (see weight_matrix) at every bin f, a and out spectra (m, bins, k) and
  * (m, bins, n): one real sgemm per bin on the interleaved rows in place,
  * cheaper than cgemm for these small products. */
-static dl_status multiply_by_weights(int64_t bins, int64_t m, const float *a, const float *ws,
-                                     int64_t c, int64_t o, bool forward, float *out)
+static dl_status multiply_by_weights(const fft_field *field, int64_t m, const float *a,
+                                     const float *ws, int64_t c, int64_t o, bool forward,
+                                     float *out)
 {
+    int64_t bins = field->bins;
     int64_t k = forward ? c : o, n = forward ? o : c, per_thread;
     dl_tensor *scratch = NULL;
     dl_status st = dl_thread_scratch("conv2d", 4 * k * n, &scratch, &per_thread);
@@ -395,6 +411,8 @@ static dl_status multiply_by_weights(int64_t bins, int64_t m, const float *a, co
         float *mat = base + omp_get_thread_num() * per_thread;
         #pragma omp for schedule(dynamic, 4)
         for (int64_t f = 0; f < bins; f++) {
+            if (!independent_bin(field, f))
+                continue;
             weight_matrix(ws + 2 * f * c, bins, c, o, forward, mat);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)(2 * n),
                         (int)(2 * k), 1.0f, a + 2 * f * k, (int)(2 * bins * k), mat, (int)(2 * n),
@@ -410,9 +428,10 @@ static dl_status multiply_by_weights(int64_t bins, int64_t m, const float *a, co
  * (o, bins, c). One real sgemm per bin, g's interleaved rows transposed,
  * gives every product of real and imaginary parts, P (2o x 2c); then
  * re = P[2oc][2ch] + P[2oc+1][2ch+1] and im = P[2oc][2ch+1] - P[2oc+1][2ch]. */
-static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const float *gs,
+static dl_status multiply_gradient_by_inputs(const fft_field *field, int64_t n, const float *gs,
                                              const float *xs, int64_t c, int64_t o, float *out)
 {
+    int64_t bins = field->bins;
     int64_t per_thread;
     dl_tensor *scratch = NULL;
     dl_status st = dl_thread_scratch("conv2d", 4 * o * c, &scratch, &per_thread);
@@ -424,6 +443,8 @@ static dl_status multiply_gradient_by_inputs(int64_t bins, int64_t n, const floa
         float *prod = base + omp_get_thread_num() * per_thread;
         #pragma omp for schedule(dynamic, 4)
         for (int64_t f = 0; f < bins; f++) {
+            if (!independent_bin(field, f))
+                continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(2 * o), (int)(2 * c),
                         (int)n, 1.0f, gs + 2 * f * o, (int)(2 * bins * o), xs + 2 * f * c,
                         (int)(2 * bins * c), 0.0f, prod, (int)(2 * c));
@@ -487,7 +508,7 @@ dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl
                                dl_data(scratch))) == DL_OK &&
         (st = transform_planes(&f, dl_data(weight), o, c, g->kh, g->kw, 0, 0, dl_data(ws),
                                dl_data(scratch))) == DL_OK) {
-        if ((st = multiply_by_weights(f.bins, n, dl_data(xs), dl_data(ws), c, o, true,
+        if ((st = multiply_by_weights(&f, n, dl_data(xs), dl_data(ws), c, o, true,
                                       dl_data(ys))) == DL_OK)
             st = inverse_planes(&f, dl_data(ys), n, o, dl_data(y), g->ho, g->wo, 0, 0,
                                 1.0f / (float)(f.n1 * f.n2), bias ? dl_data(bias) : NULL, o,
@@ -537,12 +558,12 @@ dl_status conv_fft_backward(const dl_tensor *xspec, const dl_tensor *wspec,
         if (out->db)
             bias_grad_from_spectrum(dl_data(gs), n, f.bins, o, out->beta_b, out->db);
         if (out->dx &&
-            (st = multiply_by_weights(f.bins, n, dl_data(gs), dl_data(wspec), c, o, false,
+            (st = multiply_by_weights(&f, n, dl_data(gs), dl_data(wspec), c, o, false,
                                       dl_data(prod))) == DL_OK)
             st = inverse_planes(&f, dl_data(prod), n, c, out->dx, h, w, g->ph, g->pw, scale,
                                 NULL, 1, 0.0f, dl_data(scratch));
         if (out->dw && st == DL_OK &&
-            (st = multiply_gradient_by_inputs(f.bins, n, dl_data(gs), dl_data(xspec), c, o,
+            (st = multiply_gradient_by_inputs(&f, n, dl_data(gs), dl_data(xspec), c, o,
                                               dl_data(prod))) == DL_OK)
             st = inverse_planes(&f, dl_data(prod), o, c, out->dw, g->kh, g->kw, 0, 0, scale,
                                 NULL, 1, out->beta_w, dl_data(scratch));
