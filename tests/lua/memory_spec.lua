@@ -29,4 +29,21 @@ describe("memory", function()
             ("%.0f MB of tensors still alive"):format(dl.memory() / 2 ^ 20))
         H.close(y[1]:narrow(1, 1, 2), (x[1]:narrow(1, 1, 2) * 2 + 1):totable())
     end)
+
+    it("keeps dead temporaries under a quarter of the live tensor data", function()
+        -- while 256 MB live, GC cycles are paced by a sixteenth of it, so a
+        -- loop of 4 MB temporaries leaves a bounded, small share dead
+        local live = dl.zeros(64, 2 ^ 20)
+        local x = dl.randn(1000, 1000)
+        local base = dl.memory()
+        local worst = 0
+        for _ = 1, 300 do
+            local _ = x * 2
+            worst = math.max(worst, dl.memory() - base)
+        end
+        assert.is_true(worst < 64 * 2 ^ 20,
+            ("%.0f MB of dead tensors with 256 MB live"):format(worst / 2 ^ 20))
+        live = nil
+        collectgarbage()
+    end)
 end)
