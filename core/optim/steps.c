@@ -46,13 +46,13 @@ dl_status dl_sgd_step(dl_tensor *param, dl_tensor *velocity, const dl_sgd_option
     const float keep = 1.0f - o->dampening;
     /* One branch-free loop per case, so that each vectorises. */
     if (!momentum) {
-        #pragma omp parallel for simd schedule(static) if (n > DL_PARALLEL_THRESHOLD)
+        #pragma omp parallel for simd schedule(static) if (parallel: n > DL_PARALLEL_THRESHOLD)
         for (int64_t i = 0; i < n; i++)
             p[i] -= lr * (g[i] + wd * p[i]);
     } else {
         float *restrict buf = dl_data(velocity);
         const float first = first_step ? 1.0f : 0.0f, nesterov = o->nesterov ? 1.0f : 0.0f;
-        #pragma omp parallel for simd schedule(static) if (n > DL_PARALLEL_THRESHOLD)
+        #pragma omp parallel for simd schedule(static) if (parallel: n > DL_PARALLEL_THRESHOLD)
         for (int64_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             float v = first * d + (1.0f - first) * (mu * buf[i] + keep * d);
