@@ -1,11 +1,14 @@
 /*
  * reduction.c -- reductions over the middle dim of x (outer, n, inner) -> (outer, inner).
  *
- * Sums accumulate in double (vectorised: the lanes' order is fixed by the
- * build, so results still repeat exactly). A long contiguous sum is cut into at most
- * MAX_PIECES pieces whose size depends only on n; threads sum pieces and the
- * partial sums are added in piece order, so the result does not depend on
- * the number of threads (same seed, same build, same numbers).
+ * Sums accumulate in double. A contiguous sum runs in SUM_LANES running
+ * sums (independent vector additions), added up in lane order at the end.
+ * A long one is cut into at most MAX_PIECES pieces whose size depends only
+ * on n; threads sum pieces and the partial sums are added in piece order,
+ * so the result does not depend on the number of threads (same seed, same
+ * numbers). Sums over a strided dim (columns of a table) add whole rows
+ * into one running sum per column, COLUMN_BLOCK columns at a time: each
+ * column's values are still added in row order.
  */
 #include <math.h>
 
@@ -13,31 +16,36 @@
 
 #define MAX_PIECES 256
 #define MIN_PIECE 65536
+#define SUM_LANES 32      /* four AVX-512 registers of doubles */
+#define COLUMN_BLOCK 64   /* columns summed together: eight such registers */
 
-/* Sum of n values spaced `stride` apart, in double. */
-static double strided_sum(int64_t n, const float *x, int64_t stride)
-{
-    double s = 0;
-    for (int64_t k = 0; k < n; k++)
-        s += x[k * stride];
-    return s;
-}
-
-/* Sum of n contiguous values, or of their squared deviations from `mean`. */
+/* Sum of n contiguous values, or of their squared deviations from `mean`,
+ * in SUM_LANES running sums so that successive additions do not wait on
+ * each other. */
 static double piece_sum(int64_t n, const float *x, bool squares, double mean)
 {
-    double s = 0;
-    if (squares) {
-        #pragma omp simd reduction(+ : s)
-        for (int64_t k = 0; k < n; k++) {
-            double d = x[k] - mean;
-            s += d * d;
+    double lane[SUM_LANES] = {0};
+    int64_t k = 0;
+    for (; k + SUM_LANES <= n; k += SUM_LANES) {
+        if (squares) {
+            #pragma omp simd
+            for (int j = 0; j < SUM_LANES; j++) {
+                double d = x[k + j] - mean;
+                lane[j] += d * d;
+            }
+        } else {
+            #pragma omp simd
+            for (int j = 0; j < SUM_LANES; j++)
+                lane[j] += x[k + j];
         }
-    } else {
-        #pragma omp simd reduction(+ : s)
-        for (int64_t k = 0; k < n; k++)
-            s += x[k];
     }
+    for (int j = 0; k < n; j++, k++) {
+        double d = x[k] - mean;
+        lane[j] += squares ? d * d : x[k];
+    }
+    double s = 0;
+    for (int j = 0; j < SUM_LANES; j++)
+        s += lane[j];
     return s;
 }
 
@@ -64,17 +72,6 @@ static double long_sum(int64_t n, const float *x, bool squares, double mean)
     return total;
 }
 
-/* Sum of squared deviations from mean of n values spaced `stride` apart. */
-static double strided_squares(int64_t n, const float *x, int64_t stride, double mean)
-{
-    double s = 0;
-    for (int64_t k = 0; k < n; k++) {
-        double d = x[k * stride] - mean;
-        s += d * d;
-    }
-    return s;
-}
-
 /* Position (0-based) of the extreme value; the first NaN wins, as in PyTorch. */
 static int64_t strided_extreme(int64_t n, const float *x, int64_t stride, bool largest)
 {
@@ -90,16 +87,16 @@ static int64_t strided_extreme(int64_t n, const float *x, int64_t stride, bool l
     return best;
 }
 
-/* One reduction of n values spaced `stride` apart. */
+/* One reduction of n values spaced `stride` apart (contiguous ones for the
+ * moments: sum, mean, var, std; reduce_columns takes strided moments). */
 static float reduce_one(dl_reduce_op op, int64_t n, const float *x, int64_t stride,
                         int correction)
 {
-    bool contiguous = stride == 1;
     switch (op) {
     case DL_SUM:
-        return (float)(contiguous ? long_sum(n, x, false, 0) : strided_sum(n, x, stride));
+        return (float)long_sum(n, x, false, 0);
     case DL_MEAN:
-        return (float)((contiguous ? long_sum(n, x, false, 0) : strided_sum(n, x, stride)) / (double)n);
+        return (float)(long_sum(n, x, false, 0) / (double)n);
     case DL_PROD: {
         double p = 1;
         for (int64_t k = 0; k < n; k++)
@@ -116,13 +113,52 @@ static float reduce_one(dl_reduce_op op, int64_t n, const float *x, int64_t stri
         return (float)(strided_extreme(n, x, stride, false) + 1);
     case DL_VAR:
     case DL_STD: {
-        double mean = (contiguous ? long_sum(n, x, false, 0) : strided_sum(n, x, stride)) / (double)n;
-        double ss = contiguous ? long_sum(n, x, true, mean) : strided_squares(n, x, stride, mean);
+        double mean = long_sum(n, x, false, 0) / (double)n;
+        double ss = long_sum(n, x, true, mean);
         double var = n - correction > 0 ? ss / (double)(n - correction) : NAN;
         return (float)(op == DL_VAR ? var : sqrt(var));
     }
     }
     return NAN;
+}
+
+static bool is_moment(dl_reduce_op op)
+{
+    return op == DL_SUM || op == DL_MEAN || op == DL_VAR || op == DL_STD;
+}
+
+/* A moment (sum, mean, var, std) of each of `width` <= COLUMN_BLOCK
+ * neighbouring columns of an (n, inner) block at x, into out[0..width). */
+static void reduce_columns(dl_reduce_op op, int64_t n, int64_t inner, int correction,
+                           const float *x, int64_t width, float *out)
+{
+    double sum[COLUMN_BLOCK] = {0};
+    for (int64_t k = 0; k < n; k++) {
+        const float *row = x + k * inner;
+        #pragma omp simd
+        for (int64_t j = 0; j < width; j++)
+            sum[j] += row[j];
+    }
+    if (op == DL_SUM || op == DL_MEAN) {
+        for (int64_t j = 0; j < width; j++)
+            out[j] = (float)(op == DL_SUM ? sum[j] : sum[j] / (double)n);
+        return;
+    }
+    double mean[COLUMN_BLOCK], squares[COLUMN_BLOCK] = {0};
+    for (int64_t j = 0; j < width; j++)
+        mean[j] = sum[j] / (double)n;
+    for (int64_t k = 0; k < n; k++) {
+        const float *row = x + k * inner;
+        #pragma omp simd
+        for (int64_t j = 0; j < width; j++) {
+            double d = row[j] - mean[j];
+            squares[j] += d * d;
+        }
+    }
+    for (int64_t j = 0; j < width; j++) {
+        double var = n - correction > 0 ? squares[j] / (double)(n - correction) : NAN;
+        out[j] = (float)(op == DL_VAR ? var : sqrt(var));
+    }
 }
 
 void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
@@ -133,6 +169,17 @@ void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
         return;
     }
     int64_t results = outer * inner;
+    if (inner > 1 && is_moment(op)) {   /* columns: rows added a block at a time */
+        int64_t blocks = (inner + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+        #pragma omp parallel for schedule(static) if (results * n > 65536)
+        for (int64_t t = 0; t < outer * blocks; t++) {
+            int64_t o = t / blocks, j = t % blocks * COLUMN_BLOCK;
+            int64_t width = inner - j < COLUMN_BLOCK ? inner - j : COLUMN_BLOCK;
+            reduce_columns(op, n, inner, correction, x + o * n * inner + j, width,
+                           out + o * inner + j);
+        }
+        return;
+    }
     if (results * n <= 65536) {
         for (int64_t r = 0; r < results; r++)
             out[r] = reduce_one(op, n, x + (r / inner) * n * inner + r % inner, inner, correction);

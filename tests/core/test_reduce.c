@@ -96,6 +96,51 @@ static void long_sums_are_accurate_and_repeatable(void **state)
     dl_release(a);
 }
 
+/* Moments over a strided dim (columns) of an (A, B, C) tensor against sums
+ * in double here: C = 150 columns is two whole blocks of the column kernel
+ * and a partial one; 1 and 2 threads give the same bits. */
+static void column_moments_match_a_reference(void **state)
+{
+    enum { A = 3, B = 200, C = 150 };
+    dl_tensor *x;
+    assert_int_equal(dl_empty("test", 3, SHAPE(A, B, C), &x), DL_OK);
+    float *v = dl_data(x);
+    for (int i = 0; i < A * B * C; i++)
+        v[i] = (float)((i * 7919) % 1009) / 101.0f - 4.0f;
+    const dl_reduce_op ops[] = {DL_SUM, DL_MEAN, DL_VAR, DL_STD};
+    for (int dim = 0; dim < 2; dim++) {   /* over A (outer 1) and over B */
+        int n = dim == 0 ? A : B, outer = dim == 0 ? 1 : A, inner = dim == 0 ? B * C : C;
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            dl_tensor *r1, *r2;
+            assert_int_equal(dl_reduce(ops[k], x, dim, false, 1, &r1), DL_OK);
+            dl_set_threads(1);
+            assert_int_equal(dl_reduce(ops[k], x, dim, false, 1, &r2), DL_OK);
+            dl_set_threads(2);
+            assert_int_equal(dl_numel(r1), outer * inner);
+            for (int o = 0; o < outer; o++)
+                for (int j = 0; j < inner; j++) {
+                    double sum = 0, squares = 0;
+                    for (int i = 0; i < n; i++)
+                        sum += v[(o * n + i) * inner + j];
+                    for (int i = 0; i < n; i++) {
+                        double d = v[(o * n + i) * inner + j] - sum / n;
+                        squares += d * d;
+                    }
+                    double want = ops[k] == DL_SUM    ? sum
+                                  : ops[k] == DL_MEAN ? sum / n
+                                  : ops[k] == DL_VAR  ? squares / (n - 1)
+                                                      : sqrt(squares / (n - 1));
+                    float got = dl_data(r1)[o * inner + j];
+                    assert_true(fabs(got - want) <= 1e-5 * (fabs(want) + 1));
+                    assert_true(got == dl_data(r2)[o * inner + j]);
+                }
+            dl_release(r1);
+            dl_release(r2);
+        }
+    }
+    dl_release(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +149,7 @@ int main(void)
         cmocka_unit_test(reductions_of_views_and_3d),
         cmocka_unit_test(nan_propagates_and_empty_dims_are_refused),
         cmocka_unit_test(long_sums_are_accurate_and_repeatable),
+        cmocka_unit_test(column_moments_match_a_reference),
     };
     return cmocka_run_group_tests_name("reduce", tests, NULL, NULL);
 }
