@@ -506,24 +506,33 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     return record_join("stack", n, ts, dim, true, out);
 }
 
-/* Copies (or adds, when `add`) rows picked by 1-based positions: rows of
- * src (outer, count, inner) go to/from rows positions[i] of dst (outer,
- * size, inner) -- the forward gather and its backward scatter-add. */
-static void move_rows(const float *src, float *dst, const float *positions, int64_t istride,
-                      int64_t outer, int64_t count, int64_t size, int64_t inner, bool scatter)
+/* The gather of index_select: row positions[i] (1-based) of each of the
+ * `outer` blocks of src (outer, size, inner) goes to row i of dst (outer,
+ * count, inner). Rows are copied in parallel once there is enough to copy:
+ * a batch of dataset rows is many cache misses apart. */
+static void gather_rows(const float *src, float *dst, const float *positions, int64_t istride,
+                        int64_t outer, int64_t count, int64_t size, int64_t inner)
+{
+    #pragma omp parallel for schedule(static) if (outer * count * inner >= DL_PARALLEL_THRESHOLD)
+    for (int64_t r = 0; r < outer * count; r++) {
+        int64_t o = r / count, i = r % count;
+        int64_t p = (int64_t)positions[i * istride] - 1;
+        memcpy(dst + r * inner, src + (o * size + p) * inner, (size_t)inner * sizeof(float));
+    }
+}
+
+/* Its backward: row i of src (outer, count, inner) is added to row
+ * positions[i] of dst (outer, size, inner). Serial: positions may repeat. */
+static void scatter_add_rows(const float *src, float *dst, const float *positions,
+                             int64_t istride, int64_t outer, int64_t count, int64_t size,
+                             int64_t inner)
 {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < count; i++) {
-            int64_t p = (int64_t)positions[i * istride] - 1;
-            if (scatter) {
-                float *to = dst + (o * size + p) * inner;
-                const float *from = src + (o * count + i) * inner;
-                for (int64_t j = 0; j < inner; j++)
-                    to[j] += from[j];
-            } else {
-                memcpy(dst + (o * count + i) * inner, src + (o * size + p) * inner,
-                       (size_t)inner * sizeof(float));
-            }
+            float *to = dst + (o * size + (int64_t)positions[i * istride] - 1) * inner;
+            const float *from = src + (o * count + i) * inner;
+            for (int64_t j = 0; j < inner; j++)
+                to[j] += from[j];
         }
 }
 
@@ -554,8 +563,9 @@ static dl_status index_select_backward(dl_node *node, const dl_tensor *out, cons
     }
     int64_t outer, inner;
     split_at(in, dim, &outer, &inner);
-    move_rows(dl_data(gc), dl_data(grad), dl_data(index), index->ndim ? index->stride[0] : 0,
-              outer, dl_numel(index), in->shape[dim], inner, true);
+    scatter_add_rows(dl_data(gc), dl_data(grad), dl_data(index),
+                     index->ndim ? index->stride[0] : 0, outer, dl_numel(index), in->shape[dim],
+                     inner);
     dl_release(gc);
     return dl_accumulate_grad(in, grad);
 }
@@ -593,7 +603,7 @@ dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
     if ((st = dl_empty("index_select", a->ndim, shape, out)) == DL_OK) {
         int64_t outer, inner;
         split_at(a, dim, &outer, &inner);
-        move_rows(dl_data(x), dl_data(*out), positions, istride, outer, count, size, inner, false);
+        gather_rows(dl_data(x), dl_data(*out), positions, istride, outer, count, size, inner);
     }
     dl_release(x);
     if (st != DL_OK || !dl_needs_grad(1, &a))

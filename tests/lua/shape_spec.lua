@@ -240,6 +240,26 @@ describe("index_select", function()
         H.close(dl.index_select(t, -1, {2}), {{2}, {5}})
     end)
 
+    it("gathers a batch of rows large enough to be copied by several threads", function()
+        local x = dl.arange(0, 3 * 500 * 40):reshape(3, 500, 40)   -- 60,000 floats
+        local pick = {}
+        for i = 1, 400 do pick[i] = (i * 37) % 500 + 1 end         -- repeats included
+        pick[400] = pick[1]
+        for _, dim in ipairs{1, 2} do
+            local got = dim == 1 and x:reshape(1500, 40):index_select(1, pick)
+                                 or x:index_select(2, pick)
+            local ok = true
+            for i = 1, 400 do
+                for _, o in ipairs(dim == 1 and {1} or {1, 2, 3}) do
+                    local want = dim == 1 and x:reshape(1500, 40)[pick[i]] or x[o][pick[i]]
+                    local row = dim == 1 and got[i] or got[o][i]
+                    ok = ok and (row - want):abs():max():item() == 0
+                end
+            end
+            assert.is_true(ok)
+        end
+    end)
+
     it("names bad positions", function()
         H.raises("bad argument #3 to 'index_select' (expected positions in 1..2, got 3 " ..
                  "at entry 2)", t.index_select, t, 1, {1, 3})
