@@ -108,13 +108,13 @@ dl_tensor **ldl_newbox(lua_State *L)
 void ldl_check_status(lua_State *L, dl_status status)
 {
     if (status != DL_OK)
-        luaL_error(L, "%s", dl_error());
+        ldl_error(L, "%s", dl_error());
 }
 
 int ldl_result(lua_State *L, dl_status status)
 {
     if (status != DL_OK)
-        return luaL_error(L, "%s", dl_error());
+        return ldl_error(L, "%s", dl_error());
     ldl_account(L);
     return 1;
 }
@@ -146,7 +146,7 @@ int ldl_argerror(lua_State *L, int arg, const char *fn, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fn, text);
+    return ldl_error(L, "bad argument #%d to '%s' (%s)", arg, fn, text);
 }
 
 const char *ldl_typename(lua_State *L, int idx)

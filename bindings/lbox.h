@@ -63,7 +63,20 @@ dl_tensor *ldl_checktensor(lua_State *L, int arg, const char *fn);
  * big was allocated. */
 void ldl_account(lua_State *L);
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors --------------------------------------------------------------- *
+ * Every error of dl is positioned at the user's line (lerror.c). */
+
+/* Pushes "chunk:line: " of the innermost Lua function on the stack that is
+ * not one of dl's own Lua modules, or "" when there is none. */
+void ldl_where(lua_State *L);
+
+/* luaL_error with printf's formats, positioned by ldl_where; messages are
+ * cut at 1023 bytes. Never returns. */
+int ldl_error(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Preloads require("dl.errors"): raise(message), for dl's Lua modules. */
+void ldl_open_errors(lua_State *L);
+
 
 /* Raises "bad argument #arg to 'fn' (<formatted text>)". Never returns. */
 int ldl_argerror(lua_State *L, int arg, const char *fn, const char *fmt, ...)

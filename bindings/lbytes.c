@@ -34,7 +34,7 @@ ldl_bytes *ldl_newbytes(lua_State *L, const char *fn, int ndim, const int64_t *s
     int64_t total = 1, row = 1;
     for (int d = 0; d < ndim; d++) {
         if (shape[d] < 0 || (shape[d] > 0 && total > MAX_BYTES / shape[d]))
-            luaL_error(L, "%s: %s bytes is too large", fn, shape[d] < 0 ? "a negative count of"
+            ldl_error(L, "%s: %s bytes is too large", fn, shape[d] < 0 ? "a negative count of"
                                                                         : "that many");
         total *= shape[d];
         if (d > 0)

@@ -195,7 +195,7 @@ static int l_idx_bytes(lua_State *L)
     ldl_check_status(L, dl_source_open("idx", path, s));
     ldl_check_status(L, dl_idx_read_header(*s, &h));
     if (h.type != DL_IDX_U8)
-        return luaL_error(L, "%s: expected u8 elements (type 0x08), got type 0x%02x", path,
+        return ldl_error(L, "%s: expected u8 elements (type 0x08), got type 0x%02x", path,
                           h.type);
     ldl_bytes *b = ldl_newbytes(L, "idx", h.ndim, h.shape, scale);
     ldl_check_status(L, dl_idx_read_bytes(*s, &h, b->data));
@@ -307,7 +307,7 @@ static int l_images(lua_State *L)
         lua_pop(L, 1);                      /* the table keeps the string alive */
         if (load_image("images", path, channels, want_h, want_w, img) != DL_OK) {
             if (!skip)
-                return luaL_error(L, "%s", dl_error());
+                return ldl_error(L, "%s", dl_error());
             lua_pushstring(L, dl_error());
             lua_rawseti(L, 4, (lua_Integer)lua_rawlen(L, 4) + 1);
             continue;
@@ -319,7 +319,7 @@ static int l_images(lua_State *L)
             first = path;
             b = ldl_newbytes(L, "images", 4, (int64_t[]){n, channels, h, w}, 1.0f / 255);
         } else if (img->height != h || img->width != w) {
-            return luaL_error(L, "bad argument #1 to 'images' (images differ in size: '%s' "
+            return ldl_error(L, "bad argument #1 to 'images' (images differ in size: '%s' "
                               "is %dx%d, '%s' is %dx%d; pass size = {height, width})",
                               first, h, w, path, img->height, img->width);
         }
@@ -330,7 +330,7 @@ static int l_images(lua_State *L)
         lua_rawseti(L, 3, (lua_Integer)count);
     }
     if (b == NULL)
-        return luaL_error(L, "bad argument #1 to 'images' (no readable image among %d "
+        return ldl_error(L, "bad argument #1 to 'images' (no readable image among %d "
                           "files)", (int)n);
     b->shape[0] = count;
     lua_pushvalue(L, 3);
@@ -346,7 +346,7 @@ static int l_list_dir(lua_State *L)
     const char *fn = luaL_optstring(L, 2, "list_dir");
     DIR *dir = opendir(path);
     if (dir == NULL)
-        return luaL_error(L, "bad argument #1 to '%s' (cannot open '%s': %s)", fn, path,
+        return ldl_error(L, "bad argument #1 to '%s' (cannot open '%s': %s)", fn, path,
                           strerror(errno));
     lua_newtable(L);
     lua_newtable(L);

@@ -121,7 +121,7 @@ static int l_datablock(lua_State *L)
             cols[c] = (column){.kind = COLUMN_TABLE, .table = lua_gettop(L),
                                .length = (int64_t)lua_rawlen(L, -1)};
         } else {
-            return luaL_error(L, "datablock: column %d is a %s", c + 1,
+            return ldl_error(L, "datablock: column %d is a %s", c + 1,
                               luaL_typename(L, -1));
         }
         if (cols[c].length > rows)

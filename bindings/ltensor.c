@@ -117,7 +117,7 @@ static int tensor_tostring(lua_State *L)
     }
     char *text = dl_format(*box);
     if (text == NULL)
-        return luaL_error(L, "not enough memory to print a tensor");
+        return ldl_error(L, "not enough memory to print a tensor");
     lua_pushstring(L, text);
     free(text);
     return 1;

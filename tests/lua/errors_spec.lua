@@ -74,3 +74,38 @@ describe("absurd sizes", function()
         assert.matches("too large", H.err(function() dl.zeros(huge, huge) end))
     end)
 end)
+
+describe("error positions", function()
+    local nn, optim = dl.nn, dl.optim
+    local here = debug.getinfo(1, "S").short_src
+
+    -- The message of f's error and the "chunk:line" it should name: the
+    -- line of this file that made the call.
+    local function raise_from_here(f)
+        local line
+        local ok, msg = pcall(function()
+            line = debug.getinfo(1, "l").currentline; local r = f(); return r
+        end)
+        assert(not ok, "expected an error, got none")
+        return tostring(msg), ("%s:%d: "):format(here, line)
+    end
+
+    it("name the user's line, not one inside dl's modules, exactly once", function()
+        local cases = {
+            function() return nn.Linear(-3, 4) end,                         -- layers.lua
+            function() return nn.Linear(4, 2)(dl.randn(2, 3)) end,          -- C, via forward
+            function() return optim.SGD(nn.Linear(2, 2), {lr = -1}) end,    -- optim.lua
+            function() return nn.Sequential{nn.Linear(2, 3), 5} end,        -- module.lua
+            function() return dl.data.csv("/nonexistent/table.csv") end,    -- C reader
+            function() return nn.Sequential{nn.Linear(2, 3)}:summary{1, 5} end,   -- rethrown
+        }
+        for i, f in ipairs(cases) do
+            local msg, want = raise_from_here(f)
+            assert(msg:sub(1, #want) == want,
+                   ("case %d: expected the prefix %s, got %s"):format(i, want, msg))
+            assert(not msg:sub(#want + 1):find("^[^ ]*:%d+: "),
+                   ("case %d: a second position in %s"):format(i, msg))
+            assert(not msg:find("bindings/lua/dl/", 1, true), ("case %d: %s"):format(i, msg))
+        end
+    end)
+end)

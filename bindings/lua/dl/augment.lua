@@ -18,6 +18,7 @@
 -- whole pixels and copy values exactly; rotations and fractional shifts
 -- interpolate bilinearly. One resampling pass does all geometric work.
 local dl = require "dl"
+local raise = require("dl.errors").raise
 local readers = require "dl.readers"
 
 local Augment = {__name = "dl.Augment"}
@@ -29,28 +30,28 @@ local known = {flip = true, crop = true, rotate = true, translate = true,
 local function check_number(opts, key, lo, hi)
     local v = opts[key]
     if v ~= nil and (type(v) ~= "number" or v < lo or v > hi) then
-        error(("bad argument #1 to 'augment' (expected option '%s' to be a number in " ..
-               "%g..%g, got %s)"):format(key, lo, hi, tostring(v)), 3)
+        raise(("bad argument #1 to 'augment' (expected option '%s' to be a number in " ..
+               "%g..%g, got %s)"):format(key, lo, hi, tostring(v)))
     end
 end
 
 -- dl.data.augment(opts) -> a callable augmentation (see above).
 local function new(opts)
     if type(opts) ~= "table" then
-        error(("bad argument #1 to 'augment' (expected an options table, got %s)")
-              :format(type(opts)), 2)
+        raise(("bad argument #1 to 'augment' (expected an options table, got %s)")
+              :format(type(opts)))
     end
     for key in pairs(opts) do
         if not known[key] then
-            error(("bad argument #1 to 'augment' (unknown option '%s')"):format(tostring(key)), 2)
+            raise(("bad argument #1 to 'augment' (unknown option '%s')"):format(tostring(key)))
         end
     end
     if opts.flip ~= nil and type(opts.flip) ~= "boolean" then
-        error("bad argument #1 to 'augment' (expected option 'flip' to be a boolean)", 2)
+        raise("bad argument #1 to 'augment' (expected option 'flip' to be a boolean)")
     end
     check_number(opts, "crop", 0, 4096)
     if opts.crop and math.tointeger(opts.crop) == nil then
-        error("bad argument #1 to 'augment' (expected option 'crop' to be whole pixels)", 2)
+        raise("bad argument #1 to 'augment' (expected option 'crop' to be whole pixels)")
     end
     check_number(opts, "rotate", 0, 180)
     check_number(opts, "translate", 0, 1)
@@ -86,8 +87,8 @@ end
 -- aug(x) -> a new batch: x (N x C x H x W) with one random transform per image.
 function Augment:__call(x)
     if not dl.is_tensor(x) or x:dim() ~= 4 then
-        error(("bad argument #1 to 'augment' (expected images N x C x H x W, got %s)")
-              :format(dl.is_tensor(x) and x:dim() .. " dims" or type(x)), 2)
+        raise(("bad argument #1 to 'augment' (expected images N x C x H x W, got %s)")
+              :format(dl.is_tensor(x) and x:dim() .. " dims" or type(x)))
     end
     local o = self.opts
     local n, h, w = x:size(1), x:size(3), x:size(4)

@@ -14,6 +14,7 @@
 -- file finds files, checks arguments and builds Dataset objects
 -- (dataset.lua). docs/data.md is the user's guide.
 local dl = require "dl"
+local raise = require("dl.errors").raise
 local readers = require "dl.readers"
 local Dataset = require "dl.dataset"
 local augment = require "dl.augment"
@@ -28,22 +29,11 @@ local FASHION_MNIST_CLASSES = {
 local IMAGE_EXTENSIONS = {png = true, jpg = true, jpeg = true, bmp = true, gif = true}
 
 local function argerror(n, fn, fmt, ...)
-    error(("bad argument #%d to '%s' (%s)"):format(n, fn, fmt:format(...)), 3)
+    raise(("bad argument #%d to '%s' (%s)"):format(n, fn, fmt:format(...)))
 end
 
--- The C reader f, raising its errors at the caller of the dl.data function
--- that calls it (the user's line) rather than inside this file. (Called
--- through pcall, a C function, the reader's luaL_error adds no position.)
-local function at_caller(f)
-    return function(...)
-        local results = table.pack(pcall(f, ...))
-        if not results[1] then error(results[2], 3) end
-        return table.unpack(results, 2, results.n)
-    end
-end
-
-local read = {}
-for name, f in pairs(readers) do read[name] = at_caller(f) end
+-- The C readers raise their errors at the user's line themselves (lerror.c).
+local read = readers
 
 local function check_path(path, fn)
     if type(path) ~= "string" then argerror(1, fn, "expected a path, got %s", type(path)) end
@@ -92,12 +82,12 @@ local function idx_split(dir, prefix, classes, fn)
     local labels = read.idx(labels_path)
     local shape = x:shape()
     if #shape ~= 3 then
-        error(("%s: expected images N x H x W, got %d dims"):format(images_path, #shape), 3)
+        raise(("%s: expected images N x H x W, got %d dims"):format(images_path, #shape))
     end
     x:reshape_{shape[1], 1, shape[2], shape[3]}
     if labels:dim() ~= 1 or #labels ~= shape[1] then
-        error(("%s: %d labels for the %d images of %s"):format(labels_path, labels:numel(),
-              shape[1], images_path), 3)
+        raise(("%s: %d labels for the %d images of %s"):format(labels_path, labels:numel(),
+              shape[1], images_path))
     end
     if classes == nil then
         classes = {}
@@ -121,9 +111,9 @@ function data.fashion_mnist(dir)
     check_path(dir, "fashion_mnist")
     if not exists(dir .. "/train-images-idx3-ubyte.gz") and
        not exists(dir .. "/train-images-idx3-ubyte") then
-        error(("fashion_mnist: Fashion-MNIST is not in '%s'; install it with\n" ..
+        raise(("fashion_mnist: Fashion-MNIST is not in '%s'; install it with\n" ..
                "    sudo apt-get install dataset-fashion-mnist\n" ..
-               "or pass the folder holding its four IDX files"):format(dir), 2)
+               "or pass the folder holding its four IDX files"):format(dir))
     end
     return data.mnist(dir, FASHION_MNIST_CLASSES)
 end

@@ -18,6 +18,7 @@
 -- repeat); a `seed` option uses a generator of its own instead, leaving
 -- dl's untouched.
 local dl = require "dl"
+local raise = require("dl.errors").raise
 
 local Dataset = {__name = "dl.Dataset"}
 local methods = {}
@@ -25,7 +26,7 @@ local methods = {}
 -- ---- errors and options ----------------------------------------------------
 
 local function argerror(n, fn, fmt, ...)
-    error(("bad argument #%d to '%s' (%s)"):format(n, fn, fmt:format(...)), 3)
+    raise(("bad argument #%d to '%s' (%s)"):format(n, fn, fmt:format(...)))
 end
 
 -- Checks that opts (argument n of fn) is nil or a table of known keys.
@@ -143,7 +144,7 @@ end
 
 function Dataset:__newindex(key, value)
     if key == "x" then
-        error("ds.x cannot be replaced: make a new dataset with dl.data.dataset(x, y)", 2)
+        raise("ds.x cannot be replaced: make a new dataset with dl.data.dataset(x, y)")
     end
     rawset(self, key, value)
 end

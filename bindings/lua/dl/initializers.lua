@@ -4,20 +4,21 @@
 -- out*kh*kw. Every function returns the tensor it filled and draws from
 -- dl's seeded generator, so dl.manual_seed makes initialisation repeatable.
 local dl = require "dl"
+local raise = require("dl.errors").raise
 
 local init = {}
 
 local function check_tensor(fn, t)
     if not dl.is_tensor(t) then
-        error(("bad argument #1 to '%s' (expected a tensor, got %s)"):format(fn, type(t)), 3)
+        raise(("bad argument #1 to '%s' (expected a tensor, got %s)"):format(fn, type(t)))
     end
 end
 
 --- (fan_in, fan_out) of a weight tensor of 2 or more dims.
 function init.fans(t)
     if t:dim() < 2 then
-        error(("bad argument #1 to 'fans' (expected a weight of at least 2 dims, got %d)")
-              :format(t:dim()), 2)
+        raise(("bad argument #1 to 'fans' (expected a weight of at least 2 dims, got %d)")
+              :format(t:dim()))
     end
     local field = t:numel() // (t:size(1) * t:size(2))
     return t:size(2) * field, t:size(1) * field
@@ -34,7 +35,7 @@ function init.calculate_gain(nonlinearity, param)
     end
     local gain = gains[nonlinearity]
     if not gain then
-        error(("bad argument #1 to 'calculate_gain' (unknown nonlinearity '%s')"):format(tostring(nonlinearity)), 2)
+        raise(("bad argument #1 to 'calculate_gain' (unknown nonlinearity '%s')"):format(tostring(nonlinearity)))
     end
     return gain
 end
@@ -87,8 +88,8 @@ local function kaiming_std(fn, t, opts)
     local fan_in, fan_out = init.fans(t)
     local mode = opts.mode or "fan_in"
     if mode ~= "fan_in" and mode ~= "fan_out" then
-        error(("bad argument #2 to '%s' (mode must be \"fan_in\" or \"fan_out\", got %s)")
-              :format(fn, tostring(mode)), 3)
+        raise(("bad argument #2 to '%s' (mode must be \"fan_in\" or \"fan_out\", got %s)")
+              :format(fn, tostring(mode)))
     end
     local gain = init.calculate_gain(opts.nonlinearity or "leaky_relu", opts.a or 0)
     return gain / math.sqrt(mode == "fan_in" and fan_in or fan_out)

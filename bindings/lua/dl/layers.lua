@@ -2,6 +2,7 @@
 -- requiring grad and calls one C operation (nn.functional) in forward.
 -- Initialisation follows PyTorch's default for each layer.
 local dl = require "dl"
+local raise = require("dl.errors").raise
 local base = require "dl.module"
 local F = require "dl.functional"
 local init = require "dl.initializers"
@@ -12,11 +13,11 @@ local layers = {}
 -- Argument checks in the style of the rest of dl.
 local function check_count(fn, argn, value, what)
     if math.type(value) ~= "integer" and not (type(value) == "number" and value == math.floor(value)) then
-        error(("bad argument #%d to '%s' (expected %s as a whole number, got %s)")
-              :format(argn, fn, what, type(value) == "number" and tostring(value) or type(value)), 3)
+        raise(("bad argument #%d to '%s' (expected %s as a whole number, got %s)")
+              :format(argn, fn, what, type(value) == "number" and tostring(value) or type(value)))
     end
     if value < 1 then
-        error(("bad argument #%d to '%s' (expected %s >= 1, got %s)"):format(argn, fn, what, value), 3)
+        raise(("bad argument #%d to '%s' (expected %s >= 1, got %s)"):format(argn, fn, what, value))
     end
     return math.tointeger(value)
 end
@@ -24,15 +25,15 @@ end
 local function options(fn, argn, opts, known)
     if opts == nil then return {} end
     if type(opts) ~= "table" then
-        error(("bad argument #%d to '%s' (expected an options table, got %s)"):format(argn, fn, type(opts)), 3)
+        raise(("bad argument #%d to '%s' (expected an options table, got %s)"):format(argn, fn, type(opts)))
     end
     for key in pairs(opts) do
         if not known[key] then
             local names = {}
             for name in pairs(known) do names[#names + 1] = name end
             table.sort(names)
-            error(("bad argument #%d to '%s' (unknown option '%s'; known: %s)")
-                  :format(argn, fn, tostring(key), table.concat(names, ", ")), 3)
+            raise(("bad argument #%d to '%s' (unknown option '%s'; known: %s)")
+                  :format(argn, fn, tostring(key), table.concat(names, ", ")))
         end
     end
     return opts
@@ -175,7 +176,7 @@ local Dropout = Module:extend("Dropout")
 function Dropout:init(p)
     p = p or 0.5
     if type(p) ~= "number" or p < 0 or p > 1 then
-        error(("bad argument #1 to 'Dropout' (expected a probability in [0, 1], got %s)"):format(tostring(p)), 3)
+        raise(("bad argument #1 to 'Dropout' (expected a probability in [0, 1], got %s)"):format(tostring(p)))
     end
     rawset(self, "p", p)
 end
@@ -210,8 +211,8 @@ local function batch_norm(name, dims)
     end
     function BatchNorm:forward(x)
         if x:dim() ~= dims then
-            error(("bad argument #1 to '%s' (expected a %d-D input, got shape %s)")
-                  :format(name, dims, shape_text(x)), 2)
+            raise(("bad argument #1 to '%s' (expected a %d-D input, got shape %s)")
+                  :format(name, dims, shape_text(x)))
         end
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             {training = self.training, momentum = self.momentum, eps = self.eps})

@@ -11,6 +11,7 @@
 --
 --   local m = nn.Module{forward = function(self, x) return x:relu() end}
 local dl = require "dl"
+local raise = require("dl.errors").raise
 
 local Module = {}
 Module.__name = "Module"
@@ -82,7 +83,7 @@ function Module:init() end
 
 --- forward must be given by each module.
 function Module:forward()
-    error(("%s has no forward(); define %s:forward(x)"):format(self.__name, self.__name), 2)
+    raise(("%s has no forward(); define %s:forward(x)"):format(self.__name, self.__name))
 end
 
 --- Iterates over (key, value) of fields in assignment order.
@@ -214,7 +215,7 @@ function Module:summary(input)
         local ok, err = pcall(dl.no_grad, function() return self(x) end)
         forward_observer = nil
         self:train(was_training)
-        if not ok then error(err, 2) end
+        if not ok then error(err, 0) end   -- already placed at its line
     end
     local trainable = self:num_parameters()
     local function count_buffers(module)
@@ -259,8 +260,8 @@ end
 setmetatable(Module, {
     __call = function(_, spec)
         if type(spec) ~= "table" or type(spec.forward) ~= "function" then
-            error("bad argument #1 to 'Module' (expected a table with a forward function, got "
-                  .. type(spec) .. ")", 2)
+            raise("bad argument #1 to 'Module' (expected a table with a forward function, got "
+                  .. type(spec) .. ")")
         end
         local instance = instantiate(Module)
         local keys = {}
@@ -280,12 +281,12 @@ local Sequential = Module:extend("Sequential")
 --- model[i] is layer i.
 function Sequential:init(layers)
     if type(layers) ~= "table" then
-        error("bad argument #1 to 'Sequential' (expected a list of layers, got " .. type(layers) .. ")", 3)
+        raise("bad argument #1 to 'Sequential' (expected a list of layers, got " .. type(layers) .. ")")
     end
     for i, layer in ipairs(layers) do
         if not is_module(layer) then
-            error(("bad argument #1 to 'Sequential' (entry %d is not a layer, got %s)")
-                  :format(i, dl.is_tensor(layer) and "a tensor" or type(layer)), 3)
+            raise(("bad argument #1 to 'Sequential' (entry %d is not a layer, got %s)")
+                  :format(i, dl.is_tensor(layer) and "a tensor" or type(layer)))
         end
         self[i] = layer
     end
@@ -299,7 +300,7 @@ end
 --- model:add(layer) -> model, with the layer appended.
 function Sequential:add(layer)
     if not is_module(layer) then
-        error("bad argument #1 to 'add' (expected a layer, got " .. type(layer) .. ")", 2)
+        raise("bad argument #1 to 'add' (expected a layer, got " .. type(layer) .. ")")
     end
     self[#self + 1] = layer
     return self

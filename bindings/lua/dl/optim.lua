@@ -5,6 +5,7 @@
 -- state tensors created on the first step. The update itself is one fused
 -- C pass per parameter (dl.steps), with torch.optim's formulas.
 local dl = require "dl"
+local raise = require("dl.errors").raise
 local steps = require "dl.steps"
 local base = require "dl.module"
 
@@ -12,7 +13,7 @@ local optim = {}
 
 local function check_options(fn, opts, defaults)
     if opts ~= nil and type(opts) ~= "table" then
-        error(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)), 3)
+        raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
     end
     local values = {}
     for key, value in pairs(opts or {}) do
@@ -20,12 +21,12 @@ local function check_options(fn, opts, defaults)
             local names = {}
             for name in pairs(defaults) do names[#names + 1] = name end
             table.sort(names)
-            error(("bad argument #2 to '%s' (unknown option '%s'; known: %s)")
-                  :format(fn, tostring(key), table.concat(names, ", ")), 3)
+            raise(("bad argument #2 to '%s' (unknown option '%s'; known: %s)")
+                  :format(fn, tostring(key), table.concat(names, ", ")))
         end
         if type(value) ~= type(defaults[key]) then
-            error(("bad argument #2 to '%s' (option '%s' expects a %s, got %s)")
-                  :format(fn, key, type(defaults[key]), type(value)), 3)
+            raise(("bad argument #2 to '%s' (option '%s' expects a %s, got %s)")
+                  :format(fn, key, type(defaults[key]), type(value)))
         end
         values[key] = value
     end
@@ -33,7 +34,7 @@ local function check_options(fn, opts, defaults)
         if values[key] == nil then values[key] = value end
     end
     if values.lr ~= nil and values.lr < 0 then
-        error(("bad argument #2 to '%s' (expected lr >= 0, got %g)"):format(fn, values.lr), 3)
+        raise(("bad argument #2 to '%s' (expected lr >= 0, got %g)"):format(fn, values.lr))
     end
     return values
 end
@@ -42,22 +43,22 @@ end
 local function parameter_list(fn, params)
     if base.Module.is_module(params) then params = params:parameters() end
     if type(params) ~= "table" then
-        error(("bad argument #1 to '%s' (expected a model or a list of tensors, got %s)")
-              :format(fn, type(params)), 3)
+        raise(("bad argument #1 to '%s' (expected a model or a list of tensors, got %s)")
+              :format(fn, type(params)))
     end
     local list = {}
     for i, p in ipairs(params) do
         if not dl.is_tensor(p) then
-            error(("bad argument #1 to '%s' (entry %d is not a tensor, got %s)"):format(fn, i, type(p)), 3)
+            raise(("bad argument #1 to '%s' (entry %d is not a tensor, got %s)"):format(fn, i, type(p)))
         end
         if not p:requires_grad() then
-            error(("bad argument #1 to '%s' (entry %d does not require grad; nothing would train it)")
-                  :format(fn, i), 3)
+            raise(("bad argument #1 to '%s' (entry %d does not require grad; nothing would train it)")
+                  :format(fn, i))
         end
         list[i] = p
     end
     if #list == 0 then
-        error(("bad argument #1 to '%s' (expected at least one parameter, got none)"):format(fn), 3)
+        raise(("bad argument #1 to '%s' (expected at least one parameter, got none)"):format(fn))
     end
     return list
 end
@@ -115,7 +116,7 @@ function optim.SGD(params, opts)
             steps.sgd(p, state.velocity, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, first)
         end)
     if self.nesterov and (self.momentum <= 0 or self.dampening ~= 0) then
-        error("bad argument #2 to 'SGD' (nesterov needs momentum > 0 and dampening 0)", 2)
+        raise("bad argument #2 to 'SGD' (nesterov needs momentum > 0 and dampening 0)")
     end
     return self
 end
@@ -134,8 +135,8 @@ local function adam(name, decoupled, default_decay)
         for i = 1, 2 do
             local b = self.betas[i]
             if type(b) ~= "number" or b < 0 or b >= 1 then
-                error(("bad argument #2 to '%s' (betas[%d] must be in [0, 1), got %s)")
-                      :format(name, i, tostring(b)), 2)
+                raise(("bad argument #2 to '%s' (betas[%d] must be in [0, 1), got %s)")
+                      :format(name, i, tostring(b)))
             end
         end
         return self
@@ -177,7 +178,7 @@ Scheduler.__index = Scheduler
 
 local function new_scheduler(name, opt, opts, defaults, rule)
     if getmetatable(opt) ~= Optimizer then
-        error(("bad argument #1 to '%s' (expected an optimizer, got %s)"):format(name, type(opt)), 3)
+        raise(("bad argument #1 to '%s' (expected an optimizer, got %s)"):format(name, type(opt)))
     end
     local self = check_options(name, opts, defaults)
     self.optimizer, self.base_lr, self.epoch, self.name, self._rule = opt, opt.lr, 0, name, rule
@@ -202,7 +203,7 @@ function optim.StepLR(opt, opts)
         return s.base_lr * s.gamma ^ (s.epoch // s.step_size)
     end)
     if not opts or not opts.step_size then
-        error("bad argument #2 to 'StepLR' (expected {step_size = n})", 2)
+        raise("bad argument #2 to 'StepLR' (expected {step_size = n})")
     end
     return self
 end
@@ -222,7 +223,7 @@ function optim.CosineLR(opt, opts)
         return s.eta_min + (s.base_lr - s.eta_min) * (1 + math.cos(math.pi * t / s.t_max)) / 2
     end)
     if not opts or not opts.t_max then
-        error("bad argument #2 to 'CosineLR' (expected {t_max = n})", 2)
+        raise("bad argument #2 to 'CosineLR' (expected {t_max = n})")
     end
     return self
 end
@@ -235,7 +236,7 @@ function optim.ReduceLROnPlateau(opt, opts)
         {mode = "min", factor = 0.1, patience = 10, threshold = 1e-4, cooldown = 0, min_lr = 0},
         function(s, metric)
             if type(metric) ~= "number" then
-                error("bad argument #1 to 'step' (ReduceLROnPlateau needs the monitored value)", 3)
+                raise("bad argument #1 to 'step' (ReduceLROnPlateau needs the monitored value)")
             end
             local better
             if s.best == nil then
@@ -260,7 +261,7 @@ function optim.ReduceLROnPlateau(opt, opts)
             return lr
         end)
     if self.mode ~= "min" and self.mode ~= "max" then
-        error("bad argument #2 to 'ReduceLROnPlateau' (mode must be \"min\" or \"max\")", 2)
+        raise("bad argument #2 to 'ReduceLROnPlateau' (mode must be \"min\" or \"max\")")
     end
     self.bad_epochs, self.cooldown_left = 0, 0
     return self
@@ -273,8 +274,8 @@ end
 function optim.clip_grad_norm(params, max_norm)
     params = parameter_list("clip_grad_norm", params)
     if type(max_norm) ~= "number" or max_norm <= 0 then
-        error(("bad argument #2 to 'clip_grad_norm' (expected a positive norm, got %s)")
-              :format(tostring(max_norm)), 2)
+        raise(("bad argument #2 to 'clip_grad_norm' (expected a positive norm, got %s)")
+              :format(tostring(max_norm)))
     end
     local total = 0
     for _, p in ipairs(params) do
@@ -295,7 +296,7 @@ end
 function optim.l1_penalty(params, lambda)
     params = parameter_list("l1_penalty", params)
     if type(lambda) ~= "number" then
-        error(("bad argument #2 to 'l1_penalty' (expected a number, got %s)"):format(type(lambda)), 2)
+        raise(("bad argument #2 to 'l1_penalty' (expected a number, got %s)"):format(type(lambda)))
     end
     local total
     for _, p in ipairs(params) do

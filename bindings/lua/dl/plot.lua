@@ -20,6 +20,7 @@
 -- (once a session) and returns nothing.
 
 local gp = require "dl.gnuplot"
+local raise = require("dl.errors").raise
 local K = require "dl.plot_kinds"
 
 local plot = {}
@@ -91,9 +92,9 @@ end
 -- and the text it printed. gnuplot's errors become Lua errors.
 local function run(fn, batch, init)
     local out, err = gp.run(batch, init or "", TIMEOUT)
-    if not out then error(fn .. ": " .. err, 0) end
+    if not out then raise(fn .. ": " .. err) end
     local message, printed = read_messages(err)
-    if message then error(fn .. ": gnuplot: " .. message, 0) end
+    if message then raise(fn .. ": gnuplot: " .. message) end
     return out, printed
 end
 
@@ -278,12 +279,12 @@ function plot.save(path, o)
                    path)
     end
     if not installed() then return end
-    if not state.figure then error("save: no figure to save (draw one first)", 0) end
+    if not state.figure then raise("save: no figure to save (draw one first)") end
     local term
     for _, name in ipairs(SAVE_TERMINALS[ext]) do
         term = term or (terminals()[name] and name)
     end
-    if not term then error(("save: this gnuplot cannot write .%s files"):format(ext), 0) end
+    if not term then raise(("save: this gnuplot cannot write .%s files"):format(ext)) end
     local fig = state.figure
     local w, h = o.width or fig.size[1], o.height or fig.size[2]
     state.sent = nil

@@ -10,6 +10,7 @@
 --     bad argument #1 to 'lines' (expected a table of numbers or a tensor, got string)
 
 local gp = require "dl.gnuplot"
+local raise = require("dl.errors").raise
 local dl = gp.dl
 
 local K = {}
@@ -37,7 +38,7 @@ end
 
 -- Raises "bad argument #arg to 'fn' (<message>)".
 function K.argerror(fn, arg, fmt, ...)
-    error(("bad argument #%d to '%s' (%s)"):format(arg, fn, fmt:format(...)), 0)
+    raise(("bad argument #%d to '%s' (%s)"):format(arg, fn, fmt:format(...)))
 end
 
 -- The options table at argument `arg` (an empty one for nil); raises on a

@@ -1,0 +1,70 @@
+/*
+ * lerror.c -- errors that point at the user's line.
+ *
+ * A mistake made in a user's script or at the prompt is often caught deep
+ * inside dl's own Lua modules (nn.Linear's init, an optimiser's option
+ * check), where lauxlib's luaL_error would name that module's line. Errors
+ * of dl name instead the innermost line that is not part of dl's modules:
+ *
+ *     stdin:1: bad argument #1 to 'Linear' (expected the input size >= 1, got -3)
+ *
+ * dl's modules are the chunks whose name holds "bindings/lua/dl/" (the
+ * embedded ones are named after their source path, see ldl.c). The Lua
+ * modules raise through require("dl.errors").raise(message).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lbox.h"
+
+#define LIBRARY_CHUNK "bindings/lua/dl/"
+
+void ldl_where(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0 && strstr(ar.source, LIBRARY_CHUNK) == NULL) {
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
+}
+
+int ldl_error(lua_State *L, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    ldl_where(L);
+    lua_pushstring(L, text);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+/* raise(message): raises message after the user's "chunk:line: ". */
+static int l_raise(lua_State *L)
+{
+    return ldl_error(L, "%s", luaL_checkstring(L, 1));
+}
+
+/* require("dl.errors") */
+static int open_errors(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushcfunction(L, l_raise);
+    lua_setfield(L, -2, "raise");
+    return 1;
+}
+
+void ldl_open_errors(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, open_errors);
+    lua_setfield(L, -2, "dl.errors");
+    lua_pop(L, 1);
+}
