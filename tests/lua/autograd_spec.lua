@@ -186,6 +186,40 @@ describe("layers and modules", function()
         assert.matches("expected class labels in 1..3, got 4 at row 2",
                        H.err(function() nn.cross_entropy(dl.ones(2, 3), dl.tensor{1, 4}) end))
         assert.matches("unknown option 'lr_typo'", H.err(function() optim.SGD({dl.ones(1, {requires_grad = true})}, {lr_typo = 1}) end))
+        H.raises("bad argument #4 to 'Conv2d' (expected the padding >= 0, got -1)",
+                 function() nn.Conv2d(1, 2, 3, {padding = -1}) end)
+        H.raises("bad argument #4 to 'Conv2d' (expected the padding >= 0, got -2)",
+                 function() nn.Conv2d(1, 2, 3, {padding = {1, -2}}) end)
+        assert.equal(0, nn.Conv2d(1, 2, 3, {padding = {0, 1}})(dl.ones(1, 1, 3, 3)):size(3) - 1)
+        H.raises("bad argument #1 to 'BatchNorm2d' (expected 3 channels in dim 2, got shape (2, 4, 5, 5))",
+                 function() nn.BatchNorm2d(3)(dl.ones(2, 4, 5, 5)) end)
+        H.raises("bad argument #1 to 'BatchNorm1d' (expected 3 features in dim 2, got shape (2, 4))",
+                 function() nn.BatchNorm1d(3)(dl.ones(2, 4)) end)
+        H.raises("bad argument #1 to 'LayerNorm' (expected a last dim of 4, got shape (3, 5))",
+                 function() nn.LayerNorm(4)(dl.ones(3, 5)) end)
+        H.raises("Linear: cannot make a parameter of 1000000000000 x 1000000000000 floats " ..
+                 "(a tensor of 1e+24 elements is too large)", function() nn.Linear(1e12, 1e12) end)
+    end)
+
+    it("optimiser and scheduler options are checked as torch.optim checks them", function()
+        local function params() return {dl.ones(1, {requires_grad = true})} end
+        H.raises("bad argument #2 to 'SGD' (expected option 'lr' to be a finite number, got nan)",
+                 function() optim.SGD(params(), {lr = 0 / 0}) end)
+        H.raises("bad argument #2 to 'SGD' (expected option 'lr' to be a finite number, got inf)",
+                 function() optim.SGD(params(), {lr = math.huge}) end)
+        H.raises("bad argument #2 to 'SGD' (expected momentum >= 0, got -0.5)",
+                 function() optim.SGD(params(), {momentum = -0.5}) end)
+        H.raises("bad argument #2 to 'Adam' (expected weight_decay >= 0, got -1)",
+                 function() optim.Adam(params(), {weight_decay = -1}) end)
+        H.raises("bad argument #2 to 'Adam' (betas[2] must be in [0, 1), got nan)",
+                 function() optim.Adam(params(), {betas = {0.9, 0 / 0}}) end)
+        local opt = optim.SGD(params(), {lr = 0.1})
+        H.raises("bad argument #2 to 'StepLR' (expected step_size to be a whole number >= 1, got 0)",
+                 function() optim.StepLR(opt, {step_size = 0}) end)
+        H.raises("bad argument #2 to 'CosineLR' (expected t_max to be a whole number >= 1, got 2.5)",
+                 function() optim.CosineLR(opt, {t_max = 2.5}) end)
+        H.raises("bad argument #2 to 'ReduceLROnPlateau' (expected factor < 1, got 1.5)",
+                 function() optim.ReduceLROnPlateau(opt, {factor = 1.5}) end)
     end)
 end)
 

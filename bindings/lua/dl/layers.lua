@@ -10,14 +10,16 @@ local init = require "dl.initializers"
 local Module = base.Module
 local layers = {}
 
--- Argument checks in the style of the rest of dl.
-local function check_count(fn, argn, value, what)
+-- Argument checks in the style of the rest of dl. A count is a whole
+-- number >= `least` (1 unless given).
+local function check_count(fn, argn, value, what, least)
+    least = least or 1
     if math.type(value) ~= "integer" and not (type(value) == "number" and value == math.floor(value)) then
         raise(("bad argument #%d to '%s' (expected %s as a whole number, got %s)")
               :format(argn, fn, what, type(value) == "number" and tostring(value) or type(value)))
     end
-    if value < 1 then
-        raise(("bad argument #%d to '%s' (expected %s >= 1, got %s)"):format(argn, fn, what, value))
+    if value < least then
+        raise(("bad argument #%d to '%s' (expected %s >= %d, got %s)"):format(argn, fn, what, least, value))
     end
     return math.tointeger(value)
 end
@@ -48,19 +50,28 @@ local function pair(fn, argn, value, what)
     return {n, n}
 end
 
+-- A pair of sizes that may be 0 (padding), 0 when absent.
 local function pair_or_zero(fn, argn, value, what)
-    if value == nil or value == 0 then return {0, 0} end
+    if value == nil then return {0, 0} end
     if type(value) == "table" then
-        return {math.tointeger(value[1]) or 0, math.tointeger(value[2]) or 0}
+        return {check_count(fn, argn, value[1], what, 0), check_count(fn, argn, value[2], what, 0)}
     end
-    return {check_count(fn, argn, value, what), check_count(fn, argn, value, what)}
+    local n = check_count(fn, argn, value, what, 0)
+    return {n, n}
 end
 
 local function shape_text(x)
     return "(" .. table.concat(x:shape(), ", ") .. ")"
 end
 
-local function parameter(t)
+-- A new parameter tensor make(sizes...) (dl.empty, dl.ones, ...) of layer
+-- `fn`; sizes too large to allocate are reported as the layer's error.
+local function parameter(fn, make, ...)
+    local ok, t = pcall(make, ...)
+    if not ok then
+        raise(("%s: cannot make a parameter of %s floats (%s)")
+              :format(fn, table.concat({...}, " x "), tostring(t):match("%((.*)%)") or tostring(t)))
+    end
     return t:requires_grad(true)
 end
 
@@ -75,10 +86,10 @@ function Linear:init(in_features, out_features, opts)
     opts = options("Linear", 3, opts, {bias = true})
     rawset(self, "in_features", in_features)
     rawset(self, "out_features", out_features)
-    self.weight = parameter(dl.empty(out_features, in_features))
+    self.weight = parameter("Linear", dl.empty, out_features, in_features)
     init.kaiming_uniform(self.weight, {a = math.sqrt(5)})
     if opts.bias ~= false then
-        self.bias = parameter(dl.empty(out_features))
+        self.bias = parameter("Linear", dl.empty, out_features)
         local bound = 1 / math.sqrt(in_features)
         init.uniform(self.bias, -bound, bound)
     end
@@ -110,10 +121,10 @@ function Conv2d:init(in_channels, out_channels, kernel_size, opts)
     rawset(self, "kernel_size", kernel)
     rawset(self, "stride", pair("Conv2d", 4, opts.stride or 1, "the stride"))
     rawset(self, "padding", pair_or_zero("Conv2d", 4, opts.padding, "the padding"))
-    self.weight = parameter(dl.empty(out_channels, in_channels, kernel[1], kernel[2]))
+    self.weight = parameter("Conv2d", dl.empty, out_channels, in_channels, kernel[1], kernel[2])
     init.kaiming_uniform(self.weight, {a = math.sqrt(5)})
     if opts.bias ~= false then
-        self.bias = parameter(dl.empty(out_channels))
+        self.bias = parameter("Conv2d", dl.empty, out_channels)
         local bound = 1 / math.sqrt(in_channels * kernel[1] * kernel[2])
         init.uniform(self.bias, -bound, bound)
     end
@@ -203,8 +214,8 @@ local function batch_norm(name, dims)
         rawset(self, "eps", opts.eps or 1e-5)
         rawset(self, "momentum", opts.momentum or 0.1)
         if opts.affine ~= false then
-            self.weight = parameter(dl.ones(features))
-            self.bias = parameter(dl.zeros(features))
+            self.weight = parameter(name, dl.ones, features)
+            self.bias = parameter(name, dl.zeros, features)
         end
         self.running_mean = dl.zeros(features)
         self.running_var = dl.ones(features)
@@ -213,6 +224,11 @@ local function batch_norm(name, dims)
         if x:dim() ~= dims then
             raise(("bad argument #1 to '%s' (expected a %d-D input, got shape %s)")
                   :format(name, dims, shape_text(x)))
+        end
+        if x:size(2) ~= self.num_features then
+            raise(("bad argument #1 to '%s' (expected %d %s in dim 2, got shape %s)")
+                  :format(name, self.num_features, dims == 2 and "features" or "channels",
+                          shape_text(x)))
         end
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             {training = self.training, momentum = self.momentum, eps = self.eps})
@@ -235,12 +251,16 @@ function LayerNorm:init(features, opts)
     rawset(self, "normalized_shape", features)
     rawset(self, "eps", opts.eps or 1e-5)
     if opts.affine ~= false then
-        self.weight = parameter(dl.ones(features))
-        self.bias = parameter(dl.zeros(features))
+        self.weight = parameter("LayerNorm", dl.ones, features)
+        self.bias = parameter("LayerNorm", dl.zeros, features)
     end
 end
 
 function LayerNorm:forward(x)
+    if x:dim() < 1 or x:size(-1) ~= self.normalized_shape then
+        raise(("bad argument #1 to 'LayerNorm' (expected a last dim of %d, got shape %s)")
+              :format(self.normalized_shape, shape_text(x)))
+    end
     return F.layer_norm(x, self.weight, self.bias, {eps = self.eps})
 end
 
@@ -260,7 +280,7 @@ function Embedding:init(num, dim)
     dim = check_count("Embedding", 2, dim, "the vector size")
     rawset(self, "num_embeddings", num)
     rawset(self, "embedding_dim", dim)
-    self.weight = parameter(dl.randn(num, dim))
+    self.weight = parameter("Embedding", dl.randn, num, dim)
 end
 
 function Embedding:forward(indices)

@@ -11,6 +11,28 @@ local base = require "dl.module"
 
 local optim = {}
 
+-- Numeric options that must be >= 0 (torch.optim refuses negative ones too)
+-- and those that count epochs (whole numbers >= 1).
+local NON_NEGATIVE = {
+    lr = true, momentum = true, dampening = true, weight_decay = true, eps = true, alpha = true,
+    lr_decay = true, eta_min = true, min_lr = true, threshold = true, patience = true,
+    cooldown = true, gamma = true, factor = true,
+}
+local EPOCH_COUNTS = {step_size = true, t_max = true}
+
+-- Refuses a NaN, an infinity, or a number out of its option's range.
+local function check_number(fn, key, value)
+    if value ~= value or value == math.huge or value == -math.huge then
+        raise(("bad argument #2 to '%s' (expected option '%s' to be a finite number, got %s)")
+              :format(fn, key, value ~= value and "nan" or tostring(value)))
+    elseif NON_NEGATIVE[key] and value < 0 then
+        raise(("bad argument #2 to '%s' (expected %s >= 0, got %s)"):format(fn, key, tostring(value)))
+    elseif EPOCH_COUNTS[key] and (value < 1 or value ~= math.floor(value)) then
+        raise(("bad argument #2 to '%s' (expected %s to be a whole number >= 1, got %s)")
+              :format(fn, key, tostring(value)))
+    end
+end
+
 local function check_options(fn, opts, defaults)
     if opts ~= nil and type(opts) ~= "table" then
         raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
@@ -28,13 +50,11 @@ local function check_options(fn, opts, defaults)
             raise(("bad argument #2 to '%s' (option '%s' expects a %s, got %s)")
                   :format(fn, key, type(defaults[key]), type(value)))
         end
+        if type(value) == "number" then check_number(fn, key, value) end
         values[key] = value
     end
     for key, value in pairs(defaults) do
         if values[key] == nil then values[key] = value end
-    end
-    if values.lr ~= nil and values.lr < 0 then
-        raise(("bad argument #2 to '%s' (expected lr >= 0, got %g)"):format(fn, values.lr))
     end
     return values
 end
@@ -134,9 +154,9 @@ local function adam(name, decoupled, default_decay)
             end)
         for i = 1, 2 do
             local b = self.betas[i]
-            if type(b) ~= "number" or b < 0 or b >= 1 then
+            if type(b) ~= "number" or not (b >= 0 and b < 1) then
                 raise(("bad argument #2 to '%s' (betas[%d] must be in [0, 1), got %s)")
-                      :format(name, i, tostring(b)))
+                      :format(name, i, b ~= b and "nan" or tostring(b)))
             end
         end
         return self
@@ -262,6 +282,10 @@ function optim.ReduceLROnPlateau(opt, opts)
         end)
     if self.mode ~= "min" and self.mode ~= "max" then
         raise("bad argument #2 to 'ReduceLROnPlateau' (mode must be \"min\" or \"max\")")
+    end
+    if self.factor >= 1 then
+        raise(("bad argument #2 to 'ReduceLROnPlateau' (expected factor < 1, got %s)")
+              :format(tostring(self.factor)))
     end
     self.bad_epochs, self.cooldown_left = 0, 0
     return self
