@@ -199,6 +199,15 @@ describe("layers and modules", function()
                  function() nn.LayerNorm(4)(dl.ones(3, 5)) end)
         H.raises("Linear: cannot make a parameter of 1000000000000 x 1000000000000 floats " ..
                  "(a tensor of 1e+24 elements is too large)", function() nn.Linear(1e12, 1e12) end)
+        H.raises("bad argument #3 to 'Linear' (expected option 'bias' to be a boolean, got string)",
+                 function() nn.Linear(2, 2, {bias = "no"}) end)
+        H.raises("bad argument #2 to 'xavier_uniform' (expected option 'gain' to be a number, got string)",
+                 function() nn.init.xavier_uniform(dl.empty(3, 4), {gain = "relu"}) end)
+        local model = nn.Sequential{nn.Linear(2, 3)}
+        H.raises("bad argument #1 to 'summary' (expected an example input or its shape such as " ..
+                 "{1, 784}, got {-1, 2})", function() model:summary{-1, 2} end)
+        H.raises("bad argument #1 to 'summary' (expected an example input or its shape such as " ..
+                 "{1, 784}, got string)", function() model:summary("x") end)
     end)
 
     it("optimiser and scheduler options are checked as torch.optim checks them", function()
@@ -220,6 +229,8 @@ describe("layers and modules", function()
                  function() optim.CosineLR(opt, {t_max = 2.5}) end)
         H.raises("bad argument #2 to 'ReduceLROnPlateau' (expected factor < 1, got 1.5)",
                  function() optim.ReduceLROnPlateau(opt, {factor = 1.5}) end)
+        H.raises("bad argument #2 to 'clip_grad_norm' (expected a positive norm, got nan)",
+                 function() optim.clip_grad_norm(params(), 0 / 0) end)
     end)
 end)
 

@@ -40,6 +40,22 @@ function init.calculate_gain(nonlinearity, param)
     return gain
 end
 
+-- The numeric option `key` of the options table at argument #2 of `fn`, or
+-- `default`.
+local function number_option(fn, opts, key, default)
+    if opts == nil then return default end
+    if type(opts) ~= "table" then
+        raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
+    end
+    local value = opts[key]
+    if value == nil then return default end
+    if type(value) ~= "number" then
+        raise(("bad argument #2 to '%s' (expected option '%s' to be a number, got %s)")
+              :format(fn, key, type(value)))
+    end
+    return value
+end
+
 local function in_place(t, fill)
     dl.no_grad(fill)
     return t
@@ -70,7 +86,7 @@ function init.ones(t) return init.constant(t, 1) end
 function init.xavier_uniform(t, opts)
     check_tensor("xavier_uniform", t)
     local fan_in, fan_out = init.fans(t)
-    local bound = (opts and opts.gain or 1) * math.sqrt(6 / (fan_in + fan_out))
+    local bound = number_option("xavier_uniform", opts, "gain", 1) * math.sqrt(6 / (fan_in + fan_out))
     return init.uniform(t, -bound, bound)
 end
 
@@ -78,12 +94,14 @@ end
 function init.xavier_normal(t, opts)
     check_tensor("xavier_normal", t)
     local fan_in, fan_out = init.fans(t)
-    return init.normal(t, 0, (opts and opts.gain or 1) * math.sqrt(2 / (fan_in + fan_out)))
+    local gain = number_option("xavier_normal", opts, "gain", 1)
+    return init.normal(t, 0, gain * math.sqrt(2 / (fan_in + fan_out)))
 end
 
 -- He's standard deviation gain / sqrt(fan) for the options {a, mode, nonlinearity}.
 local function kaiming_std(fn, t, opts)
     check_tensor(fn, t)
+    local a = number_option(fn, opts, "a", 0)
     opts = opts or {}
     local fan_in, fan_out = init.fans(t)
     local mode = opts.mode or "fan_in"
@@ -91,7 +109,7 @@ local function kaiming_std(fn, t, opts)
         raise(("bad argument #2 to '%s' (mode must be \"fan_in\" or \"fan_out\", got %s)")
               :format(fn, tostring(mode)))
     end
-    local gain = init.calculate_gain(opts.nonlinearity or "leaky_relu", opts.a or 0)
+    local gain = init.calculate_gain(opts.nonlinearity or "leaky_relu", a)
     return gain / math.sqrt(mode == "fan_in" and fan_in or fan_out)
 end
 

@@ -24,18 +24,24 @@ local function check_count(fn, argn, value, what, least)
     return math.tointeger(value)
 end
 
+-- The options table at argument `argn`; `known` maps each option to the
+-- Lua type it takes ("size": a count or {h, w}, checked where it is read).
 local function options(fn, argn, opts, known)
     if opts == nil then return {} end
     if type(opts) ~= "table" then
         raise(("bad argument #%d to '%s' (expected an options table, got %s)"):format(argn, fn, type(opts)))
     end
-    for key in pairs(opts) do
+    for key, value in pairs(opts) do
         if not known[key] then
             local names = {}
             for name in pairs(known) do names[#names + 1] = name end
             table.sort(names)
             raise(("bad argument #%d to '%s' (unknown option '%s'; known: %s)")
                   :format(argn, fn, tostring(key), table.concat(names, ", ")))
+        end
+        if known[key] ~= "size" and type(value) ~= known[key] then
+            raise(("bad argument #%d to '%s' (expected option '%s' to be a %s, got %s)")
+                  :format(argn, fn, key, known[key], type(value)))
         end
     end
     return opts
@@ -83,7 +89,7 @@ local Linear = Module:extend("Linear")
 function Linear:init(in_features, out_features, opts)
     in_features = check_count("Linear", 1, in_features, "the input size")
     out_features = check_count("Linear", 2, out_features, "the output size")
-    opts = options("Linear", 3, opts, {bias = true})
+    opts = options("Linear", 3, opts, {bias = "boolean"})
     rawset(self, "in_features", in_features)
     rawset(self, "out_features", out_features)
     self.weight = parameter("Linear", dl.empty, out_features, in_features)
@@ -115,7 +121,7 @@ function Conv2d:init(in_channels, out_channels, kernel_size, opts)
     in_channels = check_count("Conv2d", 1, in_channels, "the input channels")
     out_channels = check_count("Conv2d", 2, out_channels, "the output channels")
     local kernel = pair("Conv2d", 3, kernel_size, "the kernel size")
-    opts = options("Conv2d", 4, opts, {stride = true, padding = true, bias = true})
+    opts = options("Conv2d", 4, opts, {stride = "size", padding = "size", bias = "boolean"})
     rawset(self, "in_channels", in_channels)
     rawset(self, "out_channels", out_channels)
     rawset(self, "kernel_size", kernel)
@@ -147,7 +153,7 @@ local function pooling(name, functional)
     local Pool = Module:extend(name)
     --- nn.MaxPool2d(k, {stride = k, padding = 0}) / nn.AvgPool2d(k, ...)
     function Pool:init(kernel_size, opts)
-        opts = options(name, 2, opts, {stride = true, padding = true})
+        opts = options(name, 2, opts, {stride = "size", padding = "size"})
         rawset(self, "kernel_size", pair(name, 1, kernel_size, "the kernel size"))
         rawset(self, "stride", opts.stride and pair(name, 2, opts.stride, "the stride") or self.kernel_size)
         rawset(self, "padding", pair_or_zero(name, 2, opts.padding, "the padding"))
@@ -170,7 +176,7 @@ local Flatten = Module:extend("Flatten")
 
 --- nn.Flatten({start_dim = 2, end_dim = -1}): keeps the batch dim.
 function Flatten:init(opts)
-    opts = options("Flatten", 1, opts, {start_dim = true, end_dim = true})
+    opts = options("Flatten", 1, opts, {start_dim = "number", end_dim = "number"})
     rawset(self, "start_dim", opts.start_dim or 2)
     rawset(self, "end_dim", opts.end_dim or -1)
 end
@@ -209,7 +215,7 @@ local function batch_norm(name, dims)
     --- nn.BatchNorm1d(n) / nn.BatchNorm2d(c), {eps = 1e-5, momentum = 0.1, affine = true}
     function BatchNorm:init(features, opts)
         features = check_count(name, 1, features, "the number of features")
-        opts = options(name, 2, opts, {eps = true, momentum = true, affine = true})
+        opts = options(name, 2, opts, {eps = "number", momentum = "number", affine = "boolean"})
         rawset(self, "num_features", features)
         rawset(self, "eps", opts.eps or 1e-5)
         rawset(self, "momentum", opts.momentum or 0.1)
@@ -247,7 +253,7 @@ local LayerNorm = Module:extend("LayerNorm")
 --- nn.LayerNorm(d, {eps = 1e-5, affine = true}): normalises the last dim.
 function LayerNorm:init(features, opts)
     features = check_count("LayerNorm", 1, features, "the normalised size")
-    opts = options("LayerNorm", 2, opts, {eps = true, affine = true})
+    opts = options("LayerNorm", 2, opts, {eps = "number", affine = "boolean"})
     rawset(self, "normalized_shape", features)
     rawset(self, "eps", opts.eps or 1e-5)
     if opts.affine ~= false then

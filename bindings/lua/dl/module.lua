@@ -205,7 +205,17 @@ function Module:summary(input)
         index[self] = 1
     end
     if input ~= nil then
-        local x = dl.is_tensor(input) and input or dl.zeros(input)
+        local x = dl.is_tensor(input) and input
+        if not x then
+            local ok, zeros = pcall(dl.zeros, input)
+            if not ok then
+                local listed, sizes = pcall(table.concat, type(input) == "table" and input or {}, ", ")
+                raise(("bad argument #1 to 'summary' (expected an example input or its shape " ..
+                       "such as {1, 784}, got %s)"):format(type(input) == "table" and listed
+                       and "{" .. sizes .. "}" or type(input)))
+            end
+            x = zeros
+        end
         local was_training = self.training
         self:eval()
         forward_observer = function(module, out)

@@ -297,9 +297,9 @@ end
 --- scales every gradient so that their joint 2-norm is at most max_norm.
 function optim.clip_grad_norm(params, max_norm)
     params = parameter_list("clip_grad_norm", params)
-    if type(max_norm) ~= "number" or max_norm <= 0 then
+    if type(max_norm) ~= "number" or not (max_norm > 0) then
         raise(("bad argument #2 to 'clip_grad_norm' (expected a positive norm, got %s)")
-              :format(tostring(max_norm)))
+              :format(max_norm ~= max_norm and "nan" or tostring(max_norm)))
     end
     local total = 0
     for _, p in ipairs(params) do
