@@ -45,6 +45,20 @@ void kernel_clamp(int64_t n, const float *x, int64_t sx, float lo, float hi, flo
 void kernel_softmax(int64_t outer, int64_t n, int64_t inner, const float *x, float *out);
 void kernel_log_softmax(int64_t outer, int64_t n, int64_t inner, const float *x, float *out);
 
+/* 0-based position of the largest (or smallest) of n values spaced `stride`
+ * apart: the first of equal extremes, and the first NaN before anything. */
+int64_t kernel_extreme_position(int64_t n, const float *x, int64_t stride, bool largest);
+
+/* Columns of a strided reduction handled together: their running values
+ * fill eight AVX-512 registers of doubles. */
+#define DL_COLUMN_BLOCK 64
+
+/* The same for each of `width` <= DL_COLUMN_BLOCK neighbouring columns of an
+ * (n, inner) block at x: out[j] is the extreme value, or its 1-based row
+ * when `positions`. */
+void kernel_extreme_columns(int64_t n, int64_t inner, const float *x, int64_t width,
+                            bool largest, bool positions, float *out);
+
 /* x (outer, n, inner) contiguous -> out (outer, inner): reduction `op` over
  * the middle dim. ARGMAX/ARGMIN write 1-based positions. VAR/STD divide by
  * n - correction. Sums and moments accumulate in double. */

@@ -7,8 +7,9 @@
  * on n; threads sum pieces and the partial sums are added in piece order,
  * so the result does not depend on the number of threads (same seed, same
  * numbers). Sums over a strided dim (columns of a table) add whole rows
- * into one running sum per column, COLUMN_BLOCK columns at a time: each
- * column's values are still added in row order.
+ * into one running sum per column, DL_COLUMN_BLOCK columns at a time: each
+ * column's values are still added in row order. Maxima and minima are in
+ * extreme.c.
  */
 #include <math.h>
 
@@ -17,7 +18,6 @@
 #define MAX_PIECES 256
 #define MIN_PIECE 65536
 #define SUM_LANES 32      /* four AVX-512 registers of doubles */
-#define COLUMN_BLOCK 64   /* columns summed together: eight such registers */
 
 /* Sum of n contiguous values, or of their squared deviations from `mean`,
  * in SUM_LANES running sums so that successive additions do not wait on
@@ -72,21 +72,6 @@ static double long_sum(int64_t n, const float *x, bool squares, double mean)
     return total;
 }
 
-/* Position (0-based) of the extreme value; the first NaN wins, as in PyTorch. */
-static int64_t strided_extreme(int64_t n, const float *x, int64_t stride, bool largest)
-{
-    int64_t best = 0;
-    float b = x[0];
-    for (int64_t k = 1; k < n && !isnan(b); k++) {
-        float v = x[k * stride];
-        if (isnan(v) || (largest ? v > b : v < b)) {
-            b = v;
-            best = k;
-        }
-    }
-    return best;
-}
-
 /* One reduction of n values spaced `stride` apart (contiguous ones for the
  * moments: sum, mean, var, std; reduce_columns takes strided moments). */
 static float reduce_one(dl_reduce_op op, int64_t n, const float *x, int64_t stride,
@@ -104,13 +89,13 @@ static float reduce_one(dl_reduce_op op, int64_t n, const float *x, int64_t stri
         return (float)p;
     }
     case DL_MAX:
-        return x[strided_extreme(n, x, stride, true) * stride];
+        return x[kernel_extreme_position(n, x, stride, true) * stride];
     case DL_MIN:
-        return x[strided_extreme(n, x, stride, false) * stride];
+        return x[kernel_extreme_position(n, x, stride, false) * stride];
     case DL_ARGMAX:
-        return (float)(strided_extreme(n, x, stride, true) + 1);
+        return (float)(kernel_extreme_position(n, x, stride, true) + 1);
     case DL_ARGMIN:
-        return (float)(strided_extreme(n, x, stride, false) + 1);
+        return (float)(kernel_extreme_position(n, x, stride, false) + 1);
     case DL_VAR:
     case DL_STD: {
         double mean = long_sum(n, x, false, 0) / (double)n;
@@ -127,12 +112,12 @@ static bool is_moment(dl_reduce_op op)
     return op == DL_SUM || op == DL_MEAN || op == DL_VAR || op == DL_STD;
 }
 
-/* A moment (sum, mean, var, std) of each of `width` <= COLUMN_BLOCK
+/* A moment (sum, mean, var, std) of each of `width` <= DL_COLUMN_BLOCK
  * neighbouring columns of an (n, inner) block at x, into out[0..width). */
 static void reduce_columns(dl_reduce_op op, int64_t n, int64_t inner, int correction,
                            const float *x, int64_t width, float *out)
 {
-    double sum[COLUMN_BLOCK] = {0};
+    double sum[DL_COLUMN_BLOCK] = {0};
     for (int64_t k = 0; k < n; k++) {
         const float *row = x + k * inner;
         #pragma omp simd
@@ -144,7 +129,7 @@ static void reduce_columns(dl_reduce_op op, int64_t n, int64_t inner, int correc
             out[j] = (float)(op == DL_SUM ? sum[j] : sum[j] / (double)n);
         return;
     }
-    double mean[COLUMN_BLOCK], squares[COLUMN_BLOCK] = {0};
+    double mean[DL_COLUMN_BLOCK], squares[DL_COLUMN_BLOCK] = {0};
     for (int64_t j = 0; j < width; j++)
         mean[j] = sum[j] / (double)n;
     for (int64_t k = 0; k < n; k++) {
@@ -169,14 +154,18 @@ void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
         return;
     }
     int64_t results = outer * inner;
-    if (inner > 1 && is_moment(op)) {   /* columns: rows added a block at a time */
-        int64_t blocks = (inner + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+    if (inner > 1 && op != DL_PROD) {   /* columns: rows scanned a block at a time */
+        int64_t blocks = (inner + DL_COLUMN_BLOCK - 1) / DL_COLUMN_BLOCK;
         #pragma omp parallel for schedule(static) if (results * n > 65536)
         for (int64_t t = 0; t < outer * blocks; t++) {
-            int64_t o = t / blocks, j = t % blocks * COLUMN_BLOCK;
-            int64_t width = inner - j < COLUMN_BLOCK ? inner - j : COLUMN_BLOCK;
-            reduce_columns(op, n, inner, correction, x + o * n * inner + j, width,
-                           out + o * inner + j);
+            int64_t o = t / blocks, j = t % blocks * DL_COLUMN_BLOCK;
+            int64_t width = inner - j < DL_COLUMN_BLOCK ? inner - j : DL_COLUMN_BLOCK;
+            const float *block = x + o * n * inner + j;
+            if (is_moment(op))
+                reduce_columns(op, n, inner, correction, block, width, out + o * inner + j);
+            else
+                kernel_extreme_columns(n, inner, block, width, op == DL_MAX || op == DL_ARGMAX,
+                                       op == DL_ARGMAX || op == DL_ARGMIN, out + o * inner + j);
         }
         return;
     }

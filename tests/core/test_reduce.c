@@ -141,6 +141,84 @@ static void column_moments_match_a_reference(void **state)
     dl_release(x);
 }
 
+/* The first extreme of x[0], x[s], ... x[(n-1)s] (the first NaN if any):
+ * the plain scan every fast path must agree with. */
+static int64_t first_extreme(int64_t n, const float *x, int64_t s, bool largest)
+{
+    int64_t best = 0;
+    for (int64_t k = 1; k < n; k++) {
+        float v = x[k * s], b = x[best * s];
+        if (isnan(b))
+            break;
+        if (isnan(v) || (largest ? v > b : v < b))
+            best = k;
+    }
+    return best;
+}
+
+/* max/min/argmax/argmin over rows of many lengths (around the 16-lane
+ * vector loop's boundaries) and over 150 columns, with repeated values
+ * (ties: the first wins) and NaNs (the first NaN wins), as PyTorch. */
+static void extremes_match_the_plain_scan(void **state)
+{
+    const int64_t lengths[] = {1, 5, 31, 32, 33, 47, 48, 100, 1000, 4099};
+    for (size_t c = 0; c < sizeof lengths / sizeof lengths[0]; c++) {
+        int64_t n = lengths[c], rows = 3;
+        for (int with_nan = 0; with_nan < 2; with_nan++) {
+            dl_tensor *x;
+            assert_int_equal(dl_empty("test", 2, SHAPE(rows, n), &x), DL_OK);
+            float *v = dl_data(x);
+            for (int64_t i = 0; i < rows * n; i++)
+                v[i] = (float)((i * 7919 + n) % 23);          /* many ties */
+            if (with_nan && n > 2) {
+                v[n + n / 2] = NAN;
+                v[n + n - 1] = NAN;
+                v[2 * n + n - 1] = NAN;
+            }
+            for (int largest = 0; largest < 2; largest++) {
+                dl_tensor *pos, *val;
+                assert_int_equal(dl_reduce(largest ? DL_ARGMAX : DL_ARGMIN, x, 1, false, 1, &pos), DL_OK);
+                assert_int_equal(dl_reduce(largest ? DL_MAX : DL_MIN, x, 1, false, 1, &val), DL_OK);
+                for (int64_t r = 0; r < rows; r++) {
+                    int64_t want = first_extreme(n, v + r * n, 1, largest);
+                    assert_int_equal((int64_t)dl_data(pos)[r], want + 1);
+                    float got = dl_data(val)[r];
+                    assert_true(got == v[r * n + want] || (isnan(got) && isnan(v[r * n + want])));
+                }
+                dl_release(pos);
+                dl_release(val);
+                /* the same rows as columns: (n, rows) transposed copies */
+                dl_tensor *t, *tc;
+                assert_int_equal(dl_transpose(x, 0, 1, &t), DL_OK);
+                assert_int_equal(dl_contiguous(t, &tc), DL_OK);
+                assert_int_equal(dl_reduce(largest ? DL_ARGMAX : DL_ARGMIN, tc, 0, false, 1, &pos), DL_OK);
+                for (int64_t r = 0; r < rows; r++)
+                    assert_int_equal((int64_t)dl_data(pos)[r],
+                                     first_extreme(n, v + r * n, 1, largest) + 1);
+                dl_release(pos);
+                dl_release(tc);
+                dl_release(t);
+            }
+            dl_release(x);
+        }
+    }
+    dl_tensor *w;   /* 150 columns: two whole blocks and a partial one, 2 blocks of rows */
+    assert_int_equal(dl_empty("test", 3, SHAPE(2, 300, 150), &w), DL_OK);
+    float *v = dl_data(w);
+    for (int64_t i = 0; i < 2 * 300 * 150; i++)
+        v[i] = (float)((i * 104729) % 97);
+    v[150 * 7 + 3] = NAN;
+    dl_tensor *pos;
+    assert_int_equal(dl_reduce(DL_ARGMAX, w, 1, false, 1, &pos), DL_OK);
+    for (int64_t o = 0; o < 2; o++)
+        for (int64_t j = 0; j < 150; j++)
+            assert_int_equal((int64_t)dl_data(pos)[o * 150 + j],
+                             first_extreme(300, v + o * 300 * 150 + j, 150, true) + 1);
+    assert_int_equal((int64_t)dl_data(pos)[3], 8);
+    dl_release(pos);
+    dl_release(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +228,7 @@ int main(void)
         cmocka_unit_test(nan_propagates_and_empty_dims_are_refused),
         cmocka_unit_test(long_sums_are_accurate_and_repeatable),
         cmocka_unit_test(column_moments_match_a_reference),
+        cmocka_unit_test(extremes_match_the_plain_scan),
     };
     return cmocka_run_group_tests_name("reduce", tests, NULL, NULL);
 }
