@@ -124,6 +124,41 @@ static void softmax_is_stable_and_sums_to_one(void **state)
     dl_release(x);
 }
 
+/* x ^ s for the exponents computed without powf (2, 1, 0, -1, 3, -2, 0.5)
+ * and one that is not (1.5): powf's values within a rounding, at negative
+ * bases too, and the gradient s * x^(s-1). */
+static void powers_match_powf(void **state)
+{
+    const float exponents[] = {2, 1, 0, -1, 3, -2, 0.5f, 1.5f};
+    const float bases[] = {-3.5f, -1, -0.25f, 0.3f, 1, 2.5f, 7, 1e-3f, 40};
+    enum { N = sizeof bases / sizeof bases[0] };
+    dl_tensor *x = TENSOR(1, SHAPE(N), -3.5f, -1, -0.25f, 0.3f, 1, 2.5f, 7, 1e-3f, 40);
+    assert_int_equal(dl_set_requires_grad(x, true), DL_OK);
+    for (size_t e = 0; e < sizeof exponents / sizeof exponents[0]; e++) {
+        float s = exponents[e];
+        dl_tensor *y, *total;
+        assert_int_equal(dl_binary_scalar(DL_POW, x, s, false, &y), DL_OK);
+        assert_int_equal(dl_reduce(DL_SUM, y, -1, false, 1, &total), DL_OK);
+        assert_int_equal(dl_backward(total, NULL), DL_OK);
+        for (int i = 0; i < N; i++) {
+            float want = powf(bases[i], s), got = dl_data(y)[i];
+            if (isnan(want))
+                assert_true(isnan(got));
+            else
+                assert_true(fabsf(got - want) <= 2.5e-7f * fabsf(want));
+            float dwant = s * powf(bases[i], s - 1), dgot = dl_data(x->grad)[i];
+            if (isnan(dwant))
+                assert_true(isnan(dgot));
+            else
+                assert_true(fabsf(dgot - dwant) <= 5e-7f * fabsf(dwant));
+        }
+        dl_zero_grad(x);
+        dl_release(total);
+        dl_release(y);
+    }
+    dl_release(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +168,7 @@ int main(void)
         cmocka_unit_test(large_operands_take_the_parallel_path),
         cmocka_unit_test(math_functions),
         cmocka_unit_test(softmax_is_stable_and_sums_to_one),
+        cmocka_unit_test(powers_match_powf),
     };
     return cmocka_run_group_tests_name("elementwise", tests, NULL, NULL);
 }
