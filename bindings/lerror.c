@@ -33,6 +33,14 @@ void ldl_where(lua_State *L)
     lua_pushliteral(L, "");
 }
 
+/* printf writes a NaN whose sign bit is set (0/0 on x86) as "-nan";
+ * messages say "nan". */
+static void unsign_nans(char *text)
+{
+    for (char *p = strstr(text, "-nan"); p != NULL; p = strstr(p, "-nan"))
+        memmove(p, p + 1, strlen(p + 1) + 1);
+}
+
 int ldl_error(lua_State *L, const char *fmt, ...)
 {
     char text[1024];
@@ -40,6 +48,7 @@ int ldl_error(lua_State *L, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    unsign_nans(text);
     ldl_where(L);
     lua_pushstring(L, text);
     lua_concat(L, 2);
