@@ -30,28 +30,51 @@ static double opt_number(lua_State *L, int arg, const char *fn, const char *key,
     return v;
 }
 
-/* A pair option (a number or {h, w}) of the options table; `out` keeps its
- * values (the defaults) when the option is absent. */
-static void opt_pair(lua_State *L, int arg, const char *fn, const char *key, int out[2])
+#define MAX_WINDOW (1 << 20)   /* largest kernel, stride or padding */
+
+/* The window size (kernel, stride or padding) on top of the stack, popped:
+ * a whole number in least..MAX_WINDOW, else an error naming argument `arg`. */
+static int window_size(lua_State *L, int arg, const char *fn, const char *what, int least)
+{
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    if (!isint)
+        ldl_argerror(L, arg, fn, "expected the %s as a whole number or {h, w}, got %s", what,
+                     luaL_tolstring(L, -1, NULL));
+    if (v < least || v > MAX_WINDOW)
+        ldl_argerror(L, arg, fn, "expected the %s in %d..%d, got %lld", what, least, MAX_WINDOW,
+                     (long long)v);
+    lua_pop(L, 1);
+    return (int)v;
+}
+
+/* The window sizes (a number or {h, w}) on top of the stack, popped, into
+ * out; nil leaves out (the defaults) as it is. */
+static void window_pair(lua_State *L, int arg, const char *fn, const char *what, int least,
+                        int out[2])
+{
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+    } else if (lua_istable(L, -1)) {
+        for (int i = 0; i < 2; i++) {
+            lua_geti(L, -1, i + 1);
+            out[i] = window_size(L, arg, fn, what, least);
+        }
+        lua_pop(L, 1);
+    } else {
+        out[0] = out[1] = window_size(L, arg, fn, what, least);
+    }
+}
+
+/* A pair option (a number or {h, w}) of the options table at `arg` (0: no
+ * table); `out` keeps its values (the defaults) when the option is absent. */
+static void opt_pair(lua_State *L, int arg, const char *fn, const char *key, int least,
+                     int out[2])
 {
     if (arg == 0)
         return;
     lua_getfield(L, arg, key);
-    if (lua_isnumber(L, -1)) {
-        out[0] = out[1] = (int)lua_tointeger(L, -1);
-    } else if (lua_istable(L, -1)) {
-        for (int i = 0; i < 2; i++) {
-            lua_geti(L, -1, i + 1);
-            if (!lua_isinteger(L, -1))
-                ldl_argerror(L, arg, fn, "option '%s' expects a whole number or {h, w}", key);
-            out[i] = (int)lua_tointeger(L, -1);
-            lua_pop(L, 1);
-        }
-    } else if (!lua_isnil(L, -1)) {
-        ldl_argerror(L, arg, fn, "option '%s' expects a whole number or {h, w}, got %s", key,
-                     luaL_typename(L, -1));
-    }
-    lua_pop(L, 1);
+    window_pair(L, arg, fn, key, least, out);
 }
 
 /* Index of an options table at `arg`, checked against `known`; 0 if absent. */
@@ -82,8 +105,8 @@ static int f_conv2d(lua_State *L)
     dl_tensor *b = ldl_istensor(L, 3) ? ldl_checktensor(L, 3, "conv2d") : NULL;
     int opts = options(L, b || lua_isnil(L, 3) ? 4 : 3, "conv2d", window_options);
     int stride[2] = {1, 1}, padding[2] = {0, 0};
-    opt_pair(L, opts, "conv2d", "stride", stride);
-    opt_pair(L, opts, "conv2d", "padding", padding);
+    opt_pair(L, opts, "conv2d", "stride", 1, stride);
+    opt_pair(L, opts, "conv2d", "padding", 0, padding);
     return ldl_result(L, dl_conv2d(x, w, b, stride, padding, ldl_newbox(L)));
 }
 
@@ -94,19 +117,18 @@ static int pool(lua_State *L, const char *fn,
 {
     dl_tensor *x = ldl_checktensor(L, 1, fn);
     int kernel[2];
-    if (lua_istable(L, 2)) {
-        for (int i = 0; i < 2; i++) {
-            lua_geti(L, 2, i + 1);
-            kernel[i] = (int)lua_tointeger(L, -1);
-            lua_pop(L, 1);
-        }
-    } else {
-        kernel[0] = kernel[1] = (int)ldl_checkinteger(L, 2, fn);
-    }
+    if (lua_isnoneornil(L, 2))
+        ldl_typeerror(L, 2, fn, "a kernel size");
+    lua_pushvalue(L, 2);
+    window_pair(L, 2, fn, "kernel size", 1, kernel);
     int opts = options(L, 3, fn, window_options);
     int stride[2] = {kernel[0], kernel[1]}, padding[2] = {0, 0};
-    opt_pair(L, opts, fn, "stride", stride);
-    opt_pair(L, opts, fn, "padding", padding);
+    opt_pair(L, opts, fn, "stride", 1, stride);
+    opt_pair(L, opts, fn, "padding", 0, padding);
+    for (int a = 0; a < 2; a++)
+        if (2 * padding[a] > kernel[a])
+            ldl_argerror(L, 3, fn, "expected a padding of at most half the kernel size %d, got %d",
+                         kernel[a], padding[a]);
     return ldl_result(L, op(x, kernel, stride, padding, ldl_newbox(L)));
 }
 

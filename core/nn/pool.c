@@ -16,7 +16,7 @@ static dl_status pool_geometry(const char *fn, const dl_tensor *x, const int ker
                                const int stride[2], const int padding[2], dl_conv_geometry *g)
 {
     for (int a = 0; a < 2; a++)
-        if (2 * padding[a] > kernel[a])
+        if (kernel[a] >= 1 && 2 * padding[a] > kernel[a])
             return dl_fail(DL_ERR_ARGUMENT,
                            "bad argument to '%s' (expected padding at most half the kernel %d, got %d)",
                            fn, kernel[a], padding[a]);

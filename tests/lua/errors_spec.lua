@@ -30,6 +30,16 @@ local function callables()
     for name, f in pairs(dl.Tensor) do
         list[#list + 1] = {"Tensor:" .. name, f}
     end
+    -- the layer library: functions, losses, layer classes, optimisers, init
+    for prefix, group in pairs{["nn.functional."] = dl.nn.functional, ["nn."] = dl.nn,
+                               ["optim."] = dl.optim, ["nn.init."] = dl.nn.init} do
+        for name, f in pairs(group) do
+            local mt = type(f) == "table" and getmetatable(f)
+            if type(f) == "function" or (mt and mt.__call) then
+                list[#list + 1] = {prefix .. name, f}
+            end
+        end
+    end
     local mt = getmetatable(dl.ones(1))
     for _, event in ipairs{"__add", "__sub", "__mul", "__div", "__pow", "__unm",
                            "__index", "__newindex", "__len", "__tostring"} do

@@ -16,6 +16,7 @@ end
 
 --- (fan_in, fan_out) of a weight tensor of 2 or more dims.
 function init.fans(t)
+    check_tensor("fans", t)
     if t:dim() < 2 then
         raise(("bad argument #1 to 'fans' (expected a weight of at least 2 dims, got %d)")
               :format(t:dim()))

@@ -14,7 +14,7 @@ local layers = {}
 -- number >= `least` (1 unless given).
 local function check_count(fn, argn, value, what, least)
     least = least or 1
-    if math.type(value) ~= "integer" and not (type(value) == "number" and value == math.floor(value)) then
+    if type(value) ~= "number" or not math.tointeger(value) then
         raise(("bad argument #%d to '%s' (expected %s as a whole number, got %s)")
               :format(argn, fn, what, type(value) == "number" and tostring(value) or type(value)))
     end
@@ -75,7 +75,7 @@ end
 local function parameter(fn, make, ...)
     local ok, t = pcall(make, ...)
     if not ok then
-        raise(("%s: cannot make a parameter of %s floats (%s)")
+        raise(("bad argument #1 to '%s' (cannot make a parameter of %s floats: %s)")
               :format(fn, table.concat({...}, " x "), tostring(t):match("%((.*)%)") or tostring(t)))
     end
     return t:requires_grad(true)
