@@ -72,6 +72,60 @@ describe("every function given wrong arguments", function()
     end)
 end)
 
+describe("methods of layers, models, optimisers and schedulers given wrong arguments", function()
+    it("raise 'bad argument #N to name (...)' or work", function()
+        local nn, optim = dl.nn, dl.optim
+        -- Fresh objects for every call: a call that works may change them.
+        local function objects()
+            local m = nn.Sequential{nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)}
+            local opt = optim.SGD(m, {lr = 0.1, momentum = 0.9})
+            return {
+                Sequential = m, Linear = nn.Linear(3, 2), Conv2d = nn.Conv2d(1, 2, 3),
+                BatchNorm1d = nn.BatchNorm1d(3), BatchNorm2d = nn.BatchNorm2d(2),
+                LayerNorm = nn.LayerNorm(3), Dropout = nn.Dropout(0.5), Flatten = nn.Flatten(),
+                Embedding = nn.Embedding(5, 2), MaxPool2d = nn.MaxPool2d(2),
+                SGD = opt, Adam = optim.Adam(m), StepLR = optim.StepLR(opt, {step_size = 2}),
+                ReduceLROnPlateau = optim.ReduceLROnPlateau(opt),
+            }
+        end
+        -- The public methods of obj: functions reachable through __index
+        -- tables, except metamethods and _private ones.
+        local function methods(obj)
+            local names, t = {}, obj
+            while type(t) == "table" do
+                for k, v in pairs(t) do
+                    if type(k) == "string" and type(v) == "function" and not k:match("^_") then
+                        names[#names + 1] = k
+                    end
+                end
+                local mt = getmetatable(t)
+                t = mt and mt.__index
+            end
+            table.sort(names)
+            return names
+        end
+        local form = "^bad argument #%d+ to '[%w_]+' %(.+%)$"
+        local wrong, quiet = {}, print
+        print = function() end   -- summary() prints its table
+        for kind, obj in pairs(objects()) do
+            for _, name in ipairs(methods(obj)) do
+                for i = 1, nvalues do
+                    for _, j in ipairs(third) do
+                        local target = objects()[kind]
+                        local ok, msg = pcall(target[name], target, values[i], values[j])
+                        msg = not ok and tostring(msg):gsub("^[^:]*:%d+: ", "") or ""
+                        if not ok and not msg:match(form) and #wrong < 10 then
+                            wrong[#wrong + 1] = ("%s:%s(#%d, #%d): %s"):format(kind, name, i, j, msg)
+                        end
+                    end
+                end
+            end
+        end
+        print = quiet
+        assert.equal("", table.concat(wrong, "\n"))
+    end)
+end)
+
 describe("absurd sizes", function()
     it("are refused or handled without overflow", function()
         local huge = 2 ^ 40

@@ -66,6 +66,13 @@ local function pair_or_zero(fn, argn, value, what)
     return {n, n}
 end
 
+-- Raises unless the input x of layer `fn`'s forward is a tensor.
+local function check_input(fn, x)
+    if not dl.is_tensor(x) then
+        raise(("bad argument #1 to '%s' (expected a tensor, got %s)"):format(fn, type(x)))
+    end
+end
+
 local function shape_text(x)
     return "(" .. table.concat(x:shape(), ", ") .. ")"
 end
@@ -182,6 +189,7 @@ function Flatten:init(opts)
 end
 
 function Flatten:forward(x)
+    check_input("Flatten", x)
     return x:flatten(self.start_dim, self.end_dim)
 end
 
@@ -227,6 +235,7 @@ local function batch_norm(name, dims)
         self.running_var = dl.ones(features)
     end
     function BatchNorm:forward(x)
+        check_input(name, x)
         if x:dim() ~= dims then
             raise(("bad argument #1 to '%s' (expected a %d-D input, got shape %s)")
                   :format(name, dims, shape_text(x)))
@@ -263,6 +272,7 @@ function LayerNorm:init(features, opts)
 end
 
 function LayerNorm:forward(x)
+    check_input("LayerNorm", x)
     if x:dim() < 1 or x:size(-1) ~= self.normalized_shape then
         raise(("bad argument #1 to 'LayerNorm' (expected a last dim of %d, got shape %s)")
               :format(self.normalized_shape, shape_text(x)))

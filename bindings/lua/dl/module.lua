@@ -53,9 +53,12 @@ end
 --- Class:extend(name) -> a subclass whose instances are built by Class(...)
 --- calling init(self, ...).
 function Module:extend(name)
+    if name ~= nil and type(name) ~= "string" then
+        raise(("bad argument #1 to 'extend' (expected a class name, got %s)"):format(type(name)))
+    end
     local class = {}
     for k, v in pairs(self) do
-        if k:sub(1, 2) == "__" then class[k] = v end
+        if type(k) == "string" and k:sub(1, 2) == "__" then class[k] = v end
     end
     class.__name = name or "Module"
     class.__index = class
@@ -112,19 +115,27 @@ function Module:children()
     return list, names
 end
 
---- m:named_parameters() -> list of {name, tensor}; names are dotted paths
---- ("1.weight", "encoder.bias").
-function Module:named_parameters(prefix, out, seen)
-    out, seen, prefix = out or {}, seen or {}, prefix or ""
-    for key, value in fields(self) do
+-- Appends {name, tensor} for each parameter of `module` not yet `seen`.
+local function collect_parameters(module, prefix, out, seen)
+    for key, value in fields(module) do
         if is_parameter(value) and not seen[value] then
             seen[value] = true
             out[#out + 1] = {prefix .. tostring(key), value}
         elseif is_module(value) then
-            value:named_parameters(prefix .. tostring(key) .. ".", out, seen)
+            collect_parameters(value, prefix .. tostring(key) .. ".", out, seen)
         end
     end
     return out
+end
+
+--- m:named_parameters([prefix]) -> list of {name, tensor}; names are dotted
+--- paths ("1.weight", "encoder.bias"), after `prefix` when given.
+function Module:named_parameters(prefix)
+    if prefix ~= nil and type(prefix) ~= "string" then
+        raise(("bad argument #1 to 'named_parameters' (expected a name prefix, got %s)")
+              :format(type(prefix)))
+    end
+    return collect_parameters(self, prefix or "", {}, {})
 end
 
 --- m:parameters() -> list of the tensors that training updates.
