@@ -80,6 +80,7 @@ static dl_status cross_entropy_backward(dl_node *node, const dl_tensor *out, con
         return st;
     const float *p = dl_data(probs), *l = dl_data(labels);
     float *d = dl_data(grad);
+    #pragma omp parallel for schedule(static) if (n * c > DL_PARALLEL_THRESHOLD)
     for (int64_t i = 0; i < n; i++) {
         float scale = row_scale(g, reduction, i, n);
         int64_t y = (int64_t)l[i * labels->stride[0]] - 1;
@@ -111,6 +112,7 @@ dl_status dl_cross_entropy(const dl_tensor *logits, const dl_tensor *labels,
     if (st == DL_OK) {
         const float *xv = dl_data(x), *l = dl_data(labels);
         float *lv = dl_data(losses), *pv = probs ? dl_data(probs) : NULL;
+        #pragma omp parallel for schedule(static) if (n * c > DL_PARALLEL_THRESHOLD)
         for (int64_t i = 0; i < n; i++) {
             const float *row = xv + i * c;
             float m = -INFINITY;

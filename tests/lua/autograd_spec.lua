@@ -178,6 +178,30 @@ describe("layers and modules", function()
         assert.equal(0, (routed - first):abs():max():item())
     end)
 
+    it("cross_entropy of a large batch (rows shared by threads) is log-softmax's NLL", function()
+        dl.manual_seed(3)
+        local n, c = 3000, 30
+        local z = dl.randn(n, c, {requires_grad = true})
+        local y = (dl.rand(n) * c):floor() + 1
+        local each = nn.cross_entropy(z, y, {reduction = "none"})
+        local logp = z:detach():log_softmax(2)
+        local worst = 0
+        for i = 1, n, 7 do
+            local want = -logp[i][y[i]]
+            worst = math.max(worst, math.abs(each[i] - want) / (math.abs(want) + 1e-6))
+        end
+        assert.is_true(worst < 1e-5)
+        nn.cross_entropy(z, y):backward()
+        local p = z:detach():softmax(2)
+        local grad_worst = 0
+        for i = 1, n, 7 do
+            local k = y[i]
+            local want = (p[i][k] - 1) / n
+            grad_worst = math.max(grad_worst, math.abs(z.grad[i][k] - want))
+        end
+        assert.is_true(grad_worst < 1e-8)
+    end)
+
     it("layer arguments are checked", function()
         H.raises("bad argument #2 to 'Linear' (expected the output size >= 1, got 0)",
                  function() nn.Linear(3, 0) end)
