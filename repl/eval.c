@@ -7,6 +7,12 @@
  * the end of the input: its message ends in "<eof>", the test lua.c's
  * incomplete() makes. Either reading may be the unfinished one
  * ("1 +" is an unfinished expression but a wrong statement).
+ *
+ * An expression runs as "return (function(...) return ... end)(<line>)":
+ * as "return f(x)", a tail call, the prompt's chunk would leave the stack
+ * before f runs, and an error inside f could not name "stdin:1". The values
+ * pass through unchanged, all of them. (A line ending in a comment hides
+ * the closing parenthesis; it runs as "return <line>".)
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +25,8 @@
 
 #define EOF_MARK "<eof>"
 #define CHUNK_NAME "=stdin"
+#define PASS_VALUES_OPEN "return (function(...) return ... end)("
+#define PASS_VALUES_CLOSE ")"
 
 static bool is_unfinished(lua_State *L, int status)
 {
@@ -44,8 +52,19 @@ static int compile(lua_State *L, const char *code, size_t length, bool *unfinish
     with_return = lua_tolstring(L, -1, &with_return_length);
     status = luaL_loadbuffer(L, with_return, with_return_length, CHUNK_NAME);
     lua_remove(L, -2);
-    if (status == LUA_OK) {
+    if (status == LUA_OK) {     /* an expression: run it without a tail call */
         *unfinished = false;
+        lua_pushliteral(L, PASS_VALUES_OPEN);
+        lua_pushlstring(L, code, length);
+        lua_pushliteral(L, PASS_VALUES_CLOSE);
+        lua_concat(L, 3);
+        with_return = lua_tolstring(L, -1, &with_return_length);
+        if (luaL_loadbuffer(L, with_return, with_return_length, CHUNK_NAME) == LUA_OK) {
+            lua_replace(L, -3);     /* the passing chunk in place of the plain one */
+            lua_pop(L, 1);
+        } else {
+            lua_pop(L, 2);          /* its message and its source */
+        }
         return LUA_OK;
     }
     *unfinished = is_unfinished(L, status);
