@@ -75,19 +75,22 @@ end)
 describe("methods of layers, models, optimisers and schedulers given wrong arguments", function()
     it("raise 'bad argument #N to name (...)' or work", function()
         local nn, optim = dl.nn, dl.optim
-        -- Fresh objects for every call: a call that works may change them.
-        local function objects()
-            local m = nn.Sequential{nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)}
-            local opt = optim.SGD(m, {lr = 0.1, momentum = 0.9})
-            return {
-                Sequential = m, Linear = nn.Linear(3, 2), Conv2d = nn.Conv2d(1, 2, 3),
-                BatchNorm1d = nn.BatchNorm1d(3), BatchNorm2d = nn.BatchNorm2d(2),
-                LayerNorm = nn.LayerNorm(3), Dropout = nn.Dropout(0.5), Flatten = nn.Flatten(),
-                Embedding = nn.Embedding(5, 2), MaxPool2d = nn.MaxPool2d(2),
-                SGD = opt, Adam = optim.Adam(m), StepLR = optim.StepLR(opt, {step_size = 2}),
-                ReduceLROnPlateau = optim.ReduceLROnPlateau(opt),
-            }
-        end
+        -- A fresh object for every call: a call that works may change it.
+        local function model() return nn.Sequential{nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)} end
+        local function sgd() return optim.SGD(model(), {lr = 0.1, momentum = 0.9}) end
+        local make = {
+            Sequential = model, Linear = function() return nn.Linear(3, 2) end,
+            Conv2d = function() return nn.Conv2d(1, 2, 3) end,
+            BatchNorm1d = function() return nn.BatchNorm1d(3) end,
+            BatchNorm2d = function() return nn.BatchNorm2d(2) end,
+            LayerNorm = function() return nn.LayerNorm(3) end,
+            Dropout = function() return nn.Dropout(0.5) end, Flatten = function() return nn.Flatten() end,
+            Embedding = function() return nn.Embedding(5, 2) end,
+            MaxPool2d = function() return nn.MaxPool2d(2) end,
+            SGD = sgd, Adam = function() return optim.Adam(model()) end,
+            StepLR = function() return optim.StepLR(sgd(), {step_size = 2}) end,
+            ReduceLROnPlateau = function() return optim.ReduceLROnPlateau(sgd()) end,
+        }
         -- The public methods of obj: functions reachable through __index
         -- tables, except metamethods and _private ones.
         local function methods(obj)
@@ -107,11 +110,11 @@ describe("methods of layers, models, optimisers and schedulers given wrong argum
         local form = "^bad argument #%d+ to '[%w_]+' %(.+%)$"
         local wrong, quiet = {}, print
         print = function() end   -- summary() prints its table
-        for kind, obj in pairs(objects()) do
-            for _, name in ipairs(methods(obj)) do
+        for kind, new in pairs(make) do
+            for _, name in ipairs(methods(new())) do
                 for i = 1, nvalues do
                     for _, j in ipairs(third) do
-                        local target = objects()[kind]
+                        local target = new()
                         local ok, msg = pcall(target[name], target, values[i], values[j])
                         msg = not ok and tostring(msg):gsub("^[^:]*:%d+: ", "") or ""
                         if not ok and not msg:match(form) and #wrong < 10 then
