@@ -19,16 +19,19 @@
 
 #include "../autograd.h"
 #include "../internal.h"
+#include "../kernels/kernels.h"
 
-/* Element t of group k: group k starts at k*group_stride; its M elements
- * come in `blocks` runs of `run` contiguous floats, runs block_stride apart. */
+/* Group k starts at k*group_stride; its M = blocks * run elements come in
+ * `blocks` runs of `run` contiguous floats, runs block_stride apart. The
+ * loops below walk a group run by run, so that each run is one vector loop. */
 typedef struct {
     int64_t groups, blocks, run, group_stride, block_stride;
 } group_layout;
 
-static inline int64_t at(const group_layout *l, int64_t k, int64_t t)
+/* Offset of run b of group k. */
+static inline int64_t run_start(const group_layout *l, int64_t k, int64_t b)
 {
-    return k * l->group_stride + (t / l->run) * l->block_stride + t % l->run;
+    return k * l->group_stride + b * l->block_stride;
 }
 
 static group_layout batch_layout(const dl_tensor *x)
@@ -43,19 +46,100 @@ static group_layout row_layout(const dl_tensor *x)
     return (group_layout){dl_numel(x) / (d ? d : 1), 1, d, d, 0};
 }
 
+/* Groups of one element a row (BatchNorm1d's (N, C): group k is column k
+ * of an (N, C) block): the loops below go along the rows instead, a vector
+ * across the groups, as the strided reductions of kernel_reduce do. */
+static bool is_columns(const group_layout *l)
+{
+    return l->run == 1 && l->blocks > 1;
+}
+
+static void normalise_columns(const group_layout *l, const float *x, const float *mean,
+                              const float *rstd, const float *w, const float *b, float *y)
+{
+    int64_t c = l->groups, n = l->blocks;
+    #pragma omp parallel for schedule(static) if (c * n > 65536)
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        #pragma omp simd
+        for (int64_t k = 0; k < c; k++)
+            yr[k] = (xr[k] - mean[k]) * rstd[k] * (w ? w[k] : 1.0f) + (b ? b[k] : 0.0f);
+    }
+}
+
+static void columns_backward(const group_layout *l, const float *x, const float *g,
+                             const float *mean, const float *rstd, const float *w,
+                             bool batch_statistics, float *dx, double *dw, double *db)
+{
+    int64_t c = l->groups, n = l->blocks;
+    int64_t blocks = (c + DL_COLUMN_BLOCK - 1) / DL_COLUMN_BLOCK;
+    #pragma omp parallel for schedule(static) if (c * n > 65536)
+    for (int64_t t = 0; t < blocks; t++) {
+        int64_t k0 = t * DL_COLUMN_BLOCK;
+        int64_t width = c - k0 < DL_COLUMN_BLOCK ? c - k0 : DL_COLUMN_BLOCK;
+        const float *mk = mean + k0, *rk = rstd + k0, *wk = w ? w + k0 : NULL;
+        double dxhat_sum[DL_COLUMN_BLOCK] = {0}, dxhat_xhat_sum[DL_COLUMN_BLOCK] = {0};
+        double g_xhat_sum[DL_COLUMN_BLOCK] = {0}, g_sum[DL_COLUMN_BLOCK] = {0};
+        for (int64_t r = 0; r < n; r++) {
+            const float *xr = x + r * c + k0, *gr = g + r * c + k0;
+            #pragma omp simd
+            for (int64_t j = 0; j < width; j++) {
+                double xhat = (xr[j] - (double)mk[j]) * rk[j];
+                double dxhat = gr[j] * (double)(wk ? wk[j] : 1.0f);
+                dxhat_sum[j] += dxhat;
+                dxhat_xhat_sum[j] += dxhat * xhat;
+                g_xhat_sum[j] += gr[j] * xhat;
+                g_sum[j] += gr[j];
+            }
+        }
+        for (int64_t j = 0; j < width; j++) {
+            dw[k0 + j] += g_xhat_sum[j];
+            db[k0 + j] += g_sum[j];
+            dxhat_sum[j] = batch_statistics ? dxhat_sum[j] / (double)n : 0;         /* means */
+            dxhat_xhat_sum[j] = batch_statistics ? dxhat_xhat_sum[j] / (double)n : 0;
+        }
+        if (!dx)
+            continue;
+        for (int64_t r = 0; r < n; r++) {
+            const float *xr = x + r * c + k0, *gr = g + r * c + k0;
+            float *dr = dx + r * c + k0;
+            #pragma omp simd
+            for (int64_t j = 0; j < width; j++) {
+                double xhat = (xr[j] - (double)mk[j]) * rk[j];
+                double dxhat = gr[j] * (double)(wk ? wk[j] : 1.0f);
+                dr[j] = (float)(rk[j] * (dxhat - dxhat_sum[j] - xhat * dxhat_xhat_sum[j]));
+            }
+        }
+    }
+}
+
 /* mean and biased variance of every group. */
 static void group_moments(const group_layout *l, const float *x, float *mean, float *var)
 {
+    if (is_columns(l)) {
+        kernel_reduce(DL_MEAN, 1, l->blocks, l->groups, 0, x, mean);
+        kernel_reduce(DL_VAR, 1, l->blocks, l->groups, 0, x, var);
+        return;
+    }
     int64_t m = l->blocks * l->run;
     #pragma omp parallel for schedule(static) if (l->groups * m > 65536)
     for (int64_t k = 0; k < l->groups; k++) {
         double s = 0, ss = 0;
-        for (int64_t t = 0; t < m; t++)
-            s += x[at(l, k, t)];
+        for (int64_t b = 0; b < l->blocks; b++) {
+            const float *r = x + run_start(l, k, b);
+            #pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < l->run; j++)
+                s += r[j];
+        }
         double mu = s / (double)m;
-        for (int64_t t = 0; t < m; t++) {
-            double d = x[at(l, k, t)] - mu;
-            ss += d * d;
+        for (int64_t b = 0; b < l->blocks; b++) {
+            const float *r = x + run_start(l, k, b);
+            #pragma omp simd reduction(+ : ss)
+            for (int64_t j = 0; j < l->run; j++) {
+                double d = r[j] - mu;
+                ss += d * d;
+            }
         }
         mean[k] = (float)mu;
         var[k] = (float)(ss / (double)m);
@@ -63,19 +147,34 @@ static void group_moments(const group_layout *l, const float *x, float *mean, fl
 }
 
 /* y = (x - mean_k) * rstd_k * w + b, w/b indexed per group (batch norm) or
- * per position in the run (layer norm). */
+ * per position in the run (layer norm); absent ones are 1 and 0. */
 static void normalise(const group_layout *l, const float *x, const float *mean,
                       const float *rstd, const float *w, const float *b, bool per_group,
                       float *y)
 {
+    if (per_group && is_columns(l)) {
+        normalise_columns(l, x, mean, rstd, w, b, y);
+        return;
+    }
     int64_t m = l->blocks * l->run;
     #pragma omp parallel for schedule(static) if (l->groups * m > 65536)
-    for (int64_t k = 0; k < l->groups; k++)
-        for (int64_t t = 0; t < m; t++) {
-            int64_t i = at(l, k, t), p = per_group ? k : t % l->run;
-            float v = (x[i] - mean[k]) * rstd[k];
-            y[i] = v * (w ? w[p] : 1.0f) + (b ? b[p] : 0.0f);
+    for (int64_t k = 0; k < l->groups; k++) {
+        const float mk = mean[k], rk = rstd[k];
+        const float wk = per_group && w ? w[k] : 1.0f, bk = per_group && b ? b[k] : 0.0f;
+        for (int64_t blk = 0; blk < l->blocks; blk++) {
+            const float *xr = x + run_start(l, k, blk);
+            float *yr = y + run_start(l, k, blk);
+            if (per_group || (!w && !b)) {
+                #pragma omp simd
+                for (int64_t j = 0; j < l->run; j++)
+                    yr[j] = (xr[j] - mk) * rk * wk + bk;
+            } else {
+                #pragma omp simd
+                for (int64_t j = 0; j < l->run; j++)
+                    yr[j] = (xr[j] - mk) * rk * (w ? w[j] : 1.0f) + (b ? b[j] : 0.0f);
+            }
         }
+    }
 }
 
 /* dx (when wanted), and dweight/dbias sums, for normalised groups. */
@@ -84,37 +183,57 @@ static void normalise_backward(const group_layout *l, const float *x, const floa
                                bool per_group, bool batch_statistics, float *dx,
                                double *dw, double *db)
 {
+    if (per_group && is_columns(l)) {
+        columns_backward(l, x, g, mean, rstd, w, batch_statistics, dx, dw, db);
+        return;
+    }
     int64_t m = l->blocks * l->run;
     #pragma omp parallel for schedule(static) if (l->groups * m > 65536)
     for (int64_t k = 0; k < l->groups; k++) {
-        double sum_dxhat = 0, sum_dxhat_xhat = 0;
-        for (int64_t t = 0; t < m; t++) {
-            int64_t i = at(l, k, t), p = per_group ? k : t % l->run;
-            double xhat = (x[i] - mean[k]) * rstd[k], dxhat = g[i] * (w ? w[p] : 1.0f);
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += dxhat * xhat;
-            if (per_group) {
-                dw[k] += g[i] * xhat;
-                db[k] += g[i];
+        const double mk = mean[k], rk = rstd[k];
+        const float wk = per_group && w ? w[k] : 1.0f;
+        double sum_dxhat = 0, sum_dxhat_xhat = 0, sum_g_xhat = 0, sum_g = 0;
+        for (int64_t blk = 0; blk < l->blocks; blk++) {
+            const float *xr = x + run_start(l, k, blk), *gr = g + run_start(l, k, blk);
+            #pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat, sum_g_xhat, sum_g)
+            for (int64_t j = 0; j < l->run; j++) {
+                double xhat = (xr[j] - mk) * rk;
+                double dxhat = gr[j] * (per_group || !w ? wk : w[j]);
+                sum_dxhat += dxhat;
+                sum_dxhat_xhat += dxhat * xhat;
+                sum_g_xhat += gr[j] * xhat;
+                sum_g += gr[j];
             }
+        }
+        if (per_group) {
+            dw[k] += sum_g_xhat;
+            db[k] += sum_g;
         }
         if (!dx)
             continue;
         double mean_dxhat = batch_statistics ? sum_dxhat / (double)m : 0;
         double mean_dxhat_xhat = batch_statistics ? sum_dxhat_xhat / (double)m : 0;
-        for (int64_t t = 0; t < m; t++) {
-            int64_t i = at(l, k, t), p = per_group ? k : t % l->run;
-            double xhat = (x[i] - mean[k]) * rstd[k], dxhat = g[i] * (w ? w[p] : 1.0f);
-            dx[i] = (float)(rstd[k] * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat));
+        for (int64_t blk = 0; blk < l->blocks; blk++) {
+            const float *xr = x + run_start(l, k, blk), *gr = g + run_start(l, k, blk);
+            float *dr = dx + run_start(l, k, blk);
+            #pragma omp simd
+            for (int64_t j = 0; j < l->run; j++) {
+                double xhat = (xr[j] - mk) * rk;
+                double dxhat = gr[j] * (per_group || !w ? wk : w[j]);
+                dr[j] = (float)(rk * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat));
+            }
         }
     }
-    if (!per_group)     /* per-position sums run across groups: done serially */
-        for (int64_t k = 0; k < l->groups; k++)
-            for (int64_t t = 0; t < m; t++) {
-                int64_t i = at(l, k, t);
-                dw[t] += g[i] * (x[i] - mean[k]) * rstd[k];
-                db[t] += g[i];
+    if (!per_group)     /* per-position sums run across groups: one row after another */
+        for (int64_t k = 0; k < l->groups; k++) {
+            const float *xr = x + run_start(l, k, 0), *gr = g + run_start(l, k, 0);
+            const float mk = mean[k], rk = rstd[k];
+            #pragma omp simd
+            for (int64_t j = 0; j < l->run; j++) {
+                dw[j] += gr[j] * (xr[j] - mk) * rk;
+                db[j] += gr[j];
             }
+        }
 }
 
 /* Adds accumulated double sums into a parameter's gradient. */
