@@ -4,7 +4,9 @@
  *     most 32 taps per output, where sgemm would multiply shallow matrices;
  *   FFTs (conv_fft.c) when conv_fft_pays(): stride 1, many channels, large
  *     kernels;
- *   otherwise im2col + sgemm, a chunk of images at a time, below.
+ *   otherwise im2col + sgemm, a chunk of images at a time, below; but the
+ *     forward pass by the direct loops when conv_direct_forward_pays()
+ *     (up to 160 taps and 64 outputs on rows of 16+ pixels).
  *
  * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw.
  * For each chunk of n images, col (K, n*L) from im2col with L = Ho*Wo:
@@ -255,11 +257,12 @@ dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
     bool record = dl_needs_grad(ninputs, inputs);
     bool direct = n > 0 && o > 0 && conv_direct_suits(c, &geo);
     bool fft = n > 0 && o > 0 && !direct && conv_fft_pays(n, c, x->shape[2], x->shape[3], o, &geo);
+    bool direct_forward = direct || (n > 0 && o > 0 && !fft && conv_direct_forward_pays(c, o, &geo));
     dl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *xspec = NULL, *wspec = NULL, *result = NULL;
     if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_contiguous(weight, &wc)) == DL_OK &&
         (!bias || (st = dl_contiguous(bias, &bc)) == DL_OK) &&
         (st = dl_empty("conv2d", 4, (const int64_t[]){n, o, geo.ho, geo.wo}, &result)) == DL_OK)
-        st = direct ? conv_direct_forward(xc, wc, bc, &geo, result)
+        st = direct_forward ? conv_direct_forward(xc, wc, bc, &geo, result)
              : fft  ? conv_fft_forward(xc, wc, bc, &geo, result, record ? &xspec : NULL,
                                        record ? &wspec : NULL)
                     : conv2d_im2col_forward(xc, wc, bc, &geo, result);

@@ -12,6 +12,10 @@
 /* True for stride 1 and at most 32 taps (C * kh * kw) per output. */
 bool conv_direct_suits(int64_t c, const dl_conv_geometry *g);
 
+/* True where the forward loops pay though the backward ones would not:
+ * stride 1, at most 160 taps, at most 64 outputs, rows of 16+ pixels. */
+bool conv_direct_forward_pays(int64_t c, int64_t o, const dl_conv_geometry *g);
+
 /* y (N, O, Ho, Wo) = conv2d(x, weight) + bias for contiguous x (N, C, H, W),
  * weight (O, C, kh, kw) and bias (O) or NULL. */
 dl_status conv_direct_forward(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,

@@ -173,9 +173,32 @@ static void many_image_sizes_replan(void **state)
             }
 }
 
+/* conv2d on case k through autograd (bias included): output and every
+ * gradient agree with the reference loops. */
+static void autograd_agrees(const conv_case *k)
+{
+    dl_tensor *x, *w, *b, *y, *gy;
+    assert_int_equal(dl_randn(4, SHAPE(k->n, k->c, k->h, k->w), &x), DL_OK);
+    assert_int_equal(dl_randn(4, SHAPE(k->o, k->c, k->kh, k->kw), &w), DL_OK);
+    assert_int_equal(dl_randn(1, SHAPE(k->o), &b), DL_OK);
+    x->requires_grad = w->requires_grad = b->requires_grad = true;
+    assert_int_equal(dl_conv2d(x, w, b, (int[]){1, 1}, (int[]){(int)k->ph, (int)k->pw}, &y),
+                     DL_OK);
+    assert_int_equal(dl_randn(4, y->shape, &gy), DL_OK);
+    assert_int_equal(dl_backward(y, gy), DL_OK);
+    expect_reference(k, x, w, b, gy, dl_data(y), dl_data(x->grad), dl_data(w->grad),
+                     dl_data(b->grad), 0.0f);
+    dl_release(x);
+    dl_release(w);
+    dl_release(b);
+    dl_release(y);
+    dl_release(gy);
+}
+
 /* conv2d takes the FFT route for a wide 5x5 layer, the direct one for a
- * one-channel input, im2col for a stride of 2, and its gradients through
- * autograd (bias included) agree with the reference loops. */
+ * one-channel input, im2col for a stride of 2, the direct loops forward and
+ * im2col backward for a 3x3 layer of 8 channels on wide images; its
+ * gradients through autograd agree with the reference loops. */
 static void conv2d_chooses_its_route_and_agrees(void **state)
 {
     dl_conv_geometry wide = {5, 5, 1, 1, 2, 2, 14, 14}, strided = {5, 5, 2, 2, 2, 2, 7, 7};
@@ -192,26 +215,21 @@ static void conv2d_chooses_its_route_and_agrees(void **state)
     dl_conv_geometry large = {5, 5, 1, 1, 2, 2, 224, 224}, mid = {5, 5, 1, 1, 2, 2, 64, 64};
     assert_false(conv_fft_pays(32, 64, 224, 224, 64, &large));
     assert_true(conv_fft_pays(16, 16, 64, 64, 32, &mid));
+    /* 3x3 on 8 channels (72 taps), 18 pixels wide: forward by direct loops
+     * only; 8x8 images or 128 outputs keep im2col */
+    dl_conv_geometry three = {3, 3, 1, 1, 1, 1, 18, 18}, small = {3, 3, 1, 1, 1, 1, 8, 8};
+    assert_false(conv_direct_suits(8, &three));
+    assert_false(conv_fft_pays(4, 8, 18, 18, 6, &three));
+    assert_true(conv_direct_forward_pays(8, 6, &three));
+    assert_false(conv_direct_forward_pays(8, 6, &small));
+    assert_false(conv_direct_forward_pays(8, 128, &three));
 
-    const conv_case k = {64, 16, 14, 14, 32, 5, 5, 2, 2};
-    assert_true(conv_fft_pays(k.n, k.c, k.h, k.w, k.o, &wide));
+    const conv_case by_fft = {64, 16, 14, 14, 32, 5, 5, 2, 2};
+    assert_true(conv_fft_pays(by_fft.n, by_fft.c, by_fft.h, by_fft.w, by_fft.o, &wide));
+    const conv_case direct_forward = {4, 8, 18, 18, 6, 3, 3, 1, 1};
     dl_manual_seed(9);
-    dl_tensor *x, *w, *b, *y, *gy;
-    assert_int_equal(dl_randn(4, SHAPE(k.n, k.c, k.h, k.w), &x), DL_OK);
-    assert_int_equal(dl_randn(4, SHAPE(k.o, k.c, k.kh, k.kw), &w), DL_OK);
-    assert_int_equal(dl_randn(1, SHAPE(k.o), &b), DL_OK);
-    x->requires_grad = w->requires_grad = b->requires_grad = true;
-    assert_int_equal(dl_conv2d(x, w, b, (int[]){1, 1}, (int[]){2, 2}, &y), DL_OK);
-    assert_int_equal(dl_randn(4, y->shape, &gy), DL_OK);
-    assert_int_equal(dl_backward(y, gy), DL_OK);
-
-    expect_reference(&k, x, w, b, gy, dl_data(y), dl_data(x->grad), dl_data(w->grad),
-                     dl_data(b->grad), 0.0f);
-    dl_release(x);
-    dl_release(w);
-    dl_release(b);
-    dl_release(y);
-    dl_release(gy);
+    autograd_agrees(&by_fft);
+    autograd_agrees(&direct_forward);
 }
 
 int main(void)
