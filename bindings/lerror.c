@@ -55,10 +55,15 @@ int ldl_error(lua_State *L, const char *fmt, ...)
     return lua_error(L);
 }
 
-/* raise(message): raises message after the user's "chunk:line: ". */
+/* raise(message): raises message after the user's "chunk:line: " (whole:
+ * gnuplot's messages may be long). */
 static int l_raise(lua_State *L)
 {
-    return ldl_error(L, "%s", luaL_checkstring(L, 1));
+    luaL_checkstring(L, 1);
+    ldl_where(L);
+    lua_pushvalue(L, 1);
+    lua_concat(L, 2);
+    return lua_error(L);
 }
 
 /* require("dl.errors") */
