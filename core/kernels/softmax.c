@@ -81,6 +81,8 @@ static void softmax_columns(int64_t n, int64_t inner, const float *x, float *dst
 static void softmax_rows(int64_t outer, int64_t n, int64_t inner, const float *x, float *out,
                          bool log_space)
 {
+    if (n == 0)
+        return;     /* nothing to write, and no first element to read */
     if (inner == 1) {
         #pragma omp parallel for schedule(static) if (outer * n > 65536)
         for (int64_t o = 0; o < outer; o++)
