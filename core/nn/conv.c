@@ -5,8 +5,10 @@
  *   FFTs (conv_fft.c) when conv_fft_pays(): stride 1, many channels, large
  *     kernels;
  *   otherwise im2col + sgemm, a chunk of images at a time, below; but the
- *     forward pass by the direct loops when conv_direct_forward_pays()
- *     (up to 160 taps and 64 outputs on rows of 16+ pixels).
+ *     forward pass by the direct loops when conv_direct_forward_pays(),
+ *     and for stride 1 dx too when that pays for the turned-around layer
+ *     (dx is the convolution of g by the weight with in and out channels
+ *     swapped and taps mirrored, padded k - 1 - p).
  *
  * x (N, C, H, W), weight (O, C, kh, kw) seen as Wm (O, K), K = C*kh*kw.
  * For each chunk of n images, col (K, n*L) from im2col with L = Ho*Wo:
@@ -105,6 +107,40 @@ static void conv2d_backward_chunk(const dl_tensor *x, const dl_tensor *w, const 
     }
 }
 
+/* The geometry of dx as a forward convolution of g (see the top): true,
+ * with *turned filled, when the direct loops pay for it. */
+static bool input_grad_by_direct_loops(const dl_tensor *x, const dl_tensor *w,
+                                       const dl_conv_geometry *geo, dl_conv_geometry *turned)
+{
+    if (geo->sh != 1 || geo->sw != 1 || geo->ph > geo->kh - 1 || geo->pw > geo->kw - 1)
+        return false;
+    *turned = (dl_conv_geometry){geo->kh, geo->kw, 1, 1, geo->kh - 1 - geo->ph,
+                                 geo->kw - 1 - geo->pw, x->shape[2], x->shape[3]};
+    return conv_direct_forward_pays(w->shape[0], x->shape[1], turned);
+}
+
+/* dx (N, C, H, W) = g (N, O, Ho, Wo) convolved by the turned weight. */
+static dl_status input_grad_direct(const dl_tensor *g, const dl_tensor *w,
+                                   const dl_conv_geometry *turned, dl_tensor *dx)
+{
+    int64_t o = w->shape[0], c = w->shape[1], kh = turned->kh, kw = turned->kw;
+    dl_tensor *wt;
+    dl_status st = dl_empty("conv2d", 4, (const int64_t[]){c, o, kh, kw}, &wt);
+    if (st != DL_OK)
+        return st;
+    const float *src = dl_data(w);
+    float *dst = dl_data(wt);
+    for (int64_t oc = 0; oc < o; oc++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t i = 0; i < kh; i++)
+                for (int64_t j = 0; j < kw; j++)
+                    dst[((ch * o + oc) * kh + kh - 1 - i) * kw + kw - 1 - j] =
+                        src[((oc * c + ch) * kh + i) * kw + j];
+    st = conv_direct_forward(g, wt, NULL, turned, dx);
+    dl_release(wt);
+    return st;
+}
+
 static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     const dl_tensor *x = dl_saved(node, 0), *w = dl_saved(node, 1);
@@ -126,16 +162,20 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
         (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
         (!node->inputs[0]->requires_grad ||
          (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK)) {
-        for (int64_t first = 0; first < n; first += chunk) {
+        dl_conv_geometry turned;
+        bool dx_direct = dx && input_grad_by_direct_loops(x, w, &geo, &turned);
+        for (int64_t first = 0; first < n && (dw || (dx && !dx_direct)); first += chunk) {
             int64_t count = first + chunk <= n ? chunk : n - first;
             bool later = first > 0;
             conv2d_backward_chunk(x, w, dl_data(gc), &geo, first, count, dl_data(col),
                                   dl_data(gm), dw ? dl_data(dw) : NULL, later ? 1.0f : beta_w,
-                                  dx ? dl_data(dx) : NULL);
+                                  dx && !dx_direct ? dl_data(dx) : NULL);
         }
-        if (db)
+        if (dx_direct)
+            st = input_grad_direct(gc, w, &turned, dx);
+        if (db && st == DL_OK)
             bias_grad(dl_data(gc), n, o, l, beta_b, dl_data(db));
-        if (dx) {
+        if (dx && st == DL_OK) {
             st = dl_accumulate_grad(node->inputs[0], dx);
             dx = NULL;
         }

@@ -23,12 +23,16 @@
 #include "conv_direct.h"
 
 #define DIRECT_MAX_TAPS 32
-/* Where the forward loops alone still beat im2col + sgemm (measured on
- * 3x3 layers of 8-16 channels, 16-64 outputs, 14-32 pixel images): the
- * product's few output rows keep sgemm from its speed. */
+/* Where the forward loops alone still beat im2col + sgemm, whose product
+ * has too few output rows to run at sgemm's speed (measured on 3x3 layers
+ * of 8-64 channels, 14-32 pixel images): up to FORWARD_MAX_TAPS taps for
+ * at most 64 outputs on rows of 16+ pixels, up to FEW_OUTPUTS_MAX_TAPS
+ * for at most 16 outputs. */
 #define FORWARD_MAX_TAPS 160
 #define FORWARD_MAX_OUTPUTS 64
 #define FORWARD_MIN_WIDTH 16
+#define FEW_OUTPUTS 16
+#define FEW_OUTPUTS_MAX_TAPS 576
 #ifdef __AVX__
 #define LANES 8         /* floats per vector register */
 #else
@@ -64,8 +68,11 @@ bool conv_direct_suits(int64_t c, const dl_conv_geometry *g)
 
 bool conv_direct_forward_pays(int64_t c, int64_t o, const dl_conv_geometry *g)
 {
-    return g->sh == 1 && g->sw == 1 && c * g->kh * g->kw <= FORWARD_MAX_TAPS &&
-           o <= FORWARD_MAX_OUTPUTS && g->wo >= FORWARD_MIN_WIDTH;
+    int64_t taps = c * g->kh * g->kw;
+    if (g->sh != 1 || g->sw != 1)
+        return false;
+    return (taps <= FORWARD_MAX_TAPS && o <= FORWARD_MAX_OUTPUTS && g->wo >= FORWARD_MIN_WIDTH) ||
+           (taps <= FEW_OUTPUTS_MAX_TAPS && o <= FEW_OUTPUTS);
 }
 
 /* Layout of one image's padded copy: rows of `pitch` floats, zero beyond

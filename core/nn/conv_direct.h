@@ -13,7 +13,8 @@
 bool conv_direct_suits(int64_t c, const dl_conv_geometry *g);
 
 /* True where the forward loops pay though the backward ones would not:
- * stride 1, at most 160 taps, at most 64 outputs, rows of 16+ pixels. */
+ * stride 1, and at most 160 taps for at most 64 outputs on rows of 16+
+ * pixels, or at most 576 taps for at most 16 outputs. */
 bool conv_direct_forward_pays(int64_t c, int64_t o, const dl_conv_geometry *g);
 
 /* y (N, O, Ho, Wo) = conv2d(x, weight) + bias for contiguous x (N, C, H, W),

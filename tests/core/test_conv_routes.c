@@ -196,9 +196,9 @@ static void autograd_agrees(const conv_case *k)
 }
 
 /* conv2d takes the FFT route for a wide 5x5 layer, the direct one for a
- * one-channel input, im2col for a stride of 2, the direct loops forward and
- * im2col backward for a 3x3 layer of 8 channels on wide images; its
- * gradients through autograd agree with the reference loops. */
+ * one-channel input, im2col for a stride of 2, the direct loops for the
+ * forward pass and dx of small 3x3-style layers; its gradients through
+ * autograd agree with the reference loops. */
 static void conv2d_chooses_its_route_and_agrees(void **state)
 {
     dl_conv_geometry wide = {5, 5, 1, 1, 2, 2, 14, 14}, strided = {5, 5, 2, 2, 2, 2, 7, 7};
@@ -215,21 +215,30 @@ static void conv2d_chooses_its_route_and_agrees(void **state)
     dl_conv_geometry large = {5, 5, 1, 1, 2, 2, 224, 224}, mid = {5, 5, 1, 1, 2, 2, 64, 64};
     assert_false(conv_fft_pays(32, 64, 224, 224, 64, &large));
     assert_true(conv_fft_pays(16, 16, 64, 64, 32, &mid));
-    /* 3x3 on 8 channels (72 taps), 18 pixels wide: forward by direct loops
-     * only; 8x8 images or 128 outputs keep im2col */
+    /* 3x3 on 8 channels (72 taps), 18 pixels wide: forward (and dx, the
+     * turned-around layer) by direct loops, dweight by im2col; 8x8 images
+     * keep im2col for 32 outputs, any image for 128, and a layer of more
+     * than 16 outputs over 160 taps */
     dl_conv_geometry three = {3, 3, 1, 1, 1, 1, 18, 18}, small = {3, 3, 1, 1, 1, 1, 8, 8};
     assert_false(conv_direct_suits(8, &three));
     assert_false(conv_fft_pays(4, 8, 18, 18, 6, &three));
     assert_true(conv_direct_forward_pays(8, 6, &three));
-    assert_false(conv_direct_forward_pays(8, 6, &small));
+    assert_true(conv_direct_forward_pays(8, 6, &small));
+    assert_false(conv_direct_forward_pays(8, 32, &small));
     assert_false(conv_direct_forward_pays(8, 128, &three));
+    assert_false(conv_direct_forward_pays(32, 32, &three));
+    assert_true(conv_direct_forward_pays(32, 16, &small));
+    dl_conv_geometry oblong = {3, 5, 1, 1, 0, 2, 15, 20};
+    assert_false(conv_fft_pays(2, 5, 17, 20, 3, &oblong));
 
     const conv_case by_fft = {64, 16, 14, 14, 32, 5, 5, 2, 2};
     assert_true(conv_fft_pays(by_fft.n, by_fft.c, by_fft.h, by_fft.w, by_fft.o, &wide));
     const conv_case direct_forward = {4, 8, 18, 18, 6, 3, 3, 1, 1};
+    const conv_case oblong_case = {2, 5, 17, 20, 3, 3, 5, 0, 2};   /* turned padding 2, 2 */
     dl_manual_seed(9);
     autograd_agrees(&by_fft);
     autograd_agrees(&direct_forward);
+    autograd_agrees(&oblong_case);
 }
 
 int main(void)
