@@ -15,7 +15,7 @@
 -- (dataset.lua). docs/data.md is the user's guide.
 local dl = require "dl"
 local raise = require("dl.errors").raise
-local readers = require "dl.readers"
+local read = require "dl.readers"   -- C; errors name the user's line (lerror.c)
 local Dataset = require "dl.dataset"
 local augment = require "dl.augment"
 
@@ -31,9 +31,6 @@ local IMAGE_EXTENSIONS = {png = true, jpg = true, jpeg = true, bmp = true, gif =
 local function argerror(n, fn, fmt, ...)
     raise(("bad argument #%d to '%s' (%s)"):format(n, fn, fmt:format(...)))
 end
-
--- The C readers raise their errors at the user's line themselves (lerror.c).
-local read = readers
 
 local function check_path(path, fn)
     if type(path) ~= "string" then argerror(1, fn, "expected a path, got %s", type(path)) end

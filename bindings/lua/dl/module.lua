@@ -216,16 +216,15 @@ function Module:summary(input)
         index[self] = 1
     end
     if input ~= nil then
-        local x = dl.is_tensor(input) and input
-        if not x then
-            local ok, zeros = pcall(dl.zeros, input)
+        local x = input
+        if not dl.is_tensor(x) then
+            local ok
+            ok, x = pcall(dl.zeros, input)
             if not ok then
-                local listed, sizes = pcall(table.concat, type(input) == "table" and input or {}, ", ")
+                local listed, sizes = pcall(table.concat, input, ", ")   -- fails unless a list
                 raise(("bad argument #1 to 'summary' (expected an example input or its shape " ..
-                       "such as {1, 784}, got %s)"):format(type(input) == "table" and listed
-                       and "{" .. sizes .. "}" or type(input)))
+                       "such as {1, 784}, got %s)"):format(listed and "{" .. sizes .. "}" or type(input)))
             end
-            x = zeros
         end
         local was_training = self.training
         self:eval()
