@@ -1,23 +1,34 @@
 # dlrepl -- build, run, test, bench, install.
 #
-#   make            build build/dlrepl and build/dl.so
-#   make run        install missing system packages, build, start the prompt
-#   make test       install missing system packages, build, run every suite
+#   make            build build/dlrepl and build/dl.so (packages already there)
+#   make run        install the missing run packages, build, start the prompt
+#   make test       install the missing run and test packages, build, run every suite
 #   make test SAN=1 the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      performance table, PyTorch measured in the same run
 #   make fuzz       libFuzzer runs of the data readers (FUZZ_TIME=60 s each)
+#   make deb        build/dlrepl_<version>_amd64.deb for lab machines
 #   make install PREFIX=/usr/local
 #
 # Sources are found by wildcard: a new .c file in core/, core/kernels/,
 # bindings/ or repl/ is built without touching this file.
+#
+# The targets that install packages (run, test, bench, fuzz, deb) first run
+# scripts/install-deps and then call make again for the real work: the
+# compiler flags below come from pkg-config when make reads this file, and on
+# a fresh machine that is only right once the packages are there.
 
 PREFIX  ?= /usr/local
-PKGS    := lua5.4 readline openblas zlib stb fftw3f
+PKGS    := lua5.4 readline openblas zlib stb fftw3f libcjson
 CC      ?= cc
 
 ifeq ($(SAN),1)
 BUILD   := build/san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(PORTABLE),1)
+# For packages: any x86-64 from 2009 on (SSE4.2, POPCNT); the hot kernels
+# choose AVX2 or AVX-512 versions at run time (DL_MULTIVERSION in kernels.h).
+BUILD   := build/portable
+OPT     := -O3 -march=x86-64-v2 -mtune=generic -fno-math-errno -ffp-contract=fast -g
 else
 BUILD   := build
 OPT     := -O3 -march=native -fno-math-errno -ffp-contract=fast -g
@@ -30,6 +41,15 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Building without the packages would fail on every file with a confusing
+# message; say what to do instead (only when something is to be compiled).
+BUILD_GOALS := $(filter all $(BUILD)/% build/%,$(or $(MAKECMDGOALS),all))
+ifneq ($(BUILD_GOALS),)
+ifeq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes),)
+$(error the packages to build dlrepl are missing: run 'make deps' (or 'make run' / 'make test', which install them first))
+endif
+endif
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibindings -I$(BUILD)/gen $(PKG_CFLAGS)
 LDFLAGS += $(OPT) -fopenmp
@@ -44,7 +64,7 @@ CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/%.o)
 BINDINGS_OBJ := $(BINDINGS_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lua_modules.o
 REPL_OBJ     := $(REPL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test bench deps install clean fuzz
+.PHONY: all run test test-suites bench bench-run deps deps-test install clean fuzz fuzz-run deb deb-build
 
 all: $(BUILD)/dlrepl $(BUILD)/dl.so $(BUILD)/libdlcore.a
 
@@ -70,20 +90,38 @@ $(BUILD)/dlrepl: $(REPL_OBJ) $(BINDINGS_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -Wl,-E $^ -o $@ $(LDLIBS)
 
 deps:
-	@scripts/install-deps
+	@scripts/install-deps run
+
+deps-test:
+	@scripts/install-deps test
 
 run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/dlrepl
 
+# test, bench, fuzz and deb install first, then make reads this file again
+# (see the top) for the real work: test-suites, bench-run, fuzz-run, deb-build.
+test: deps-test
+	@$(MAKE) --no-print-directory test-suites
+
 # run-tests builds the parts itself (make -k), so one part that does not build
 # is reported as a failure while the suites of the others still run.
-test: deps
+test-suites:
 	@BUILD=$(BUILD) SAN=$(SAN) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" MAKE="$(MAKE)" scripts/run-tests
 
-bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/libdlcore.a $(BUILD)/dl.so
+bench: deps-test
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BUILD)/libdlcore.a $(BUILD)/dl.so
 	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/bench/run
+
+# The Debian package is built from the portable build (see PORTABLE above).
+deb: deps-test
+	@$(MAKE) --no-print-directory deb-build
+
+deb-build:
+	@$(MAKE) --no-print-directory PORTABLE=1 all
+	@scripts/make-deb build/portable
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 $(DESTDIR)$(PREFIX)/share/doc/dlrepl
@@ -116,7 +154,10 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_IO_OBJ) $(BUILD)/libdlcore.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ \
 	    $(filter-out -llua5.4 -lreadline -lstb,$(LDLIBS)) -lgomp
 
-fuzz: $(FUZZ_TARGETS)
+fuzz: deps-test
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(FUZZ_TARGETS)
 	@tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
