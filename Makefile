@@ -25,8 +25,7 @@ ifeq ($(SAN),1)
 BUILD   := build/san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else ifeq ($(PORTABLE),1)
-# For packages: any x86-64 from 2009 on (SSE4.2, POPCNT); the hot kernels
-# choose AVX2 or AVX-512 versions at run time (DL_MULTIVERSION in kernels.h).
+# For packages: any x86-64 from 2009 on (SSE4.2, POPCNT).
 BUILD   := build/portable
 OPT     := -O3 -march=x86-64-v2 -mtune=generic -fno-math-errno -ffp-contract=fast -g
 else
