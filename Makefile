@@ -25,9 +25,10 @@ ifeq ($(SAN),1)
 BUILD   := build/san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else ifeq ($(PORTABLE),1)
-# For packages: any x86-64 from 2009 on (SSE4.2, POPCNT).
+# For packages: any x86-64 from 2009 on (SSE4.2, POPCNT); the hot loops
+# also come in AVX2 and AVX-512 versions chosen at load time (core/multiversion.h).
 BUILD   := build/portable
-OPT     := -O3 -march=x86-64-v2 -mtune=generic -fno-math-errno -ffp-contract=fast -g
+OPT     := -O3 -march=x86-64-v2 -mtune=generic -fno-math-errno -ffp-contract=fast -g -DDL_PORTABLE
 else
 BUILD   := build
 OPT     := -O3 -march=native -fno-math-errno -ffp-contract=fast -g

@@ -131,6 +131,11 @@ int dl_get_threads(void);
 /* One line naming the BLAS library and its configuration. */
 const char *dl_blas_info(void);
 
+/* The version of the hot loops in use: "native" for a -march=native build,
+ * else the processor level the portable build chose at load time
+ * ("x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2)" or "x86-64-v2"). */
+const char *dl_kernel_set(void);
+
 /* Monotonic wall-clock time in seconds. */
 double dl_clock(void);
 

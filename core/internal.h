@@ -5,6 +5,7 @@
 #define DL_INTERNAL_H
 
 #include "dl.h"
+#include "multiversion.h"
 
 /* Elementwise loops go parallel (OpenMP) from this many elements on; below
  * it a thread team costs more than it saves. */

@@ -52,6 +52,21 @@ const char *dl_blas_info(void)
     return info;
 }
 
+const char *dl_kernel_set(void)
+{
+#if defined(DL_PORTABLE) && defined(__x86_64__)
+    /* The same test as the resolvers of DL_MULTIVERSION functions. */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return "x86-64-v4 (AVX-512)";
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return "x86-64-v3 (AVX2)";
+    return "x86-64-v2";
+#else
+    return "native";
+#endif
+}
+
 double dl_clock(void)
 {
     struct timespec ts;

@@ -49,8 +49,8 @@ static void print_usage(FILE *out, const char *bad_option)
 void repl_print_banner(void)
 {
     int threads = dl_get_threads();
-    printf("%s %s | %s | %s | %d thread%s\n", PROGNAME, DL_VERSION, LUA_RELEASE,
-           dl_blas_info(), threads, threads == 1 ? "" : "s");
+    printf("%s %s | %s | %s | kernels %s | %d thread%s\n", PROGNAME, DL_VERSION, LUA_RELEASE,
+           dl_blas_info(), dl_kernel_set(), threads, threads == 1 ? "" : "s");
     fflush(stdout);
 }
 

@@ -75,6 +75,7 @@ static int64_t lane_extreme(int64_t n, const float *x, bool largest)
     return winner;
 }
 
+DL_MULTIVERSION
 int64_t kernel_extreme_position(int64_t n, const float *x, int64_t stride, bool largest)
 {
     if (stride == 1 && n >= 2 * EXTREME_LANES)
@@ -82,6 +83,7 @@ int64_t kernel_extreme_position(int64_t n, const float *x, int64_t stride, bool 
     return scan_extreme(n, x, stride, largest);
 }
 
+DL_MULTIVERSION
 void kernel_extreme_columns(int64_t n, int64_t inner, const float *x, int64_t width,
                             bool largest, bool positions, float *out)
 {

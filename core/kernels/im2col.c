@@ -25,6 +25,7 @@ static void valid_columns(const dl_conv_geometry *g, int64_t w, int64_t kj, int6
         *lo = *hi;
 }
 
+DL_MULTIVERSION
 void kernel_im2col(const float *restrict x, int64_t n, int64_t c, int64_t h, int64_t w,
                    const dl_conv_geometry *g, float *restrict col)
 {
@@ -65,6 +66,7 @@ void kernel_im2col(const float *restrict x, int64_t n, int64_t c, int64_t h, int
     }
 }
 
+DL_MULTIVERSION
 void kernel_col2im(const float *restrict col, int64_t n, int64_t c, int64_t h, int64_t w,
                    const dl_conv_geometry *g, float *restrict x)
 {

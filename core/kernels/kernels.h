@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dl.h"
+#include "../multiversion.h"
 
 /* out[i] = a[i*sa] op b[i*sb], i < n; out contiguous. sa, sb are 0 or any
  * stride (0 repeats one value: a broadcast operand or a scalar). */

@@ -13,7 +13,7 @@
 #include "vector_math.h"
 
 #define DL_BINARY(id, name, expr, grad_a, grad_b)                                               \
-    static void binary_##name(int64_t n, const float *restrict pa, int64_t sa,  \
+    DL_MULTIVERSION static void binary_##name(int64_t n, const float *restrict pa, int64_t sa,  \
                               const float *restrict pb, int64_t sb,             \
                               float *restrict out)                              \
     {                                                                           \
@@ -48,7 +48,7 @@
 #include "../ops.def"
 
 #define DL_UNARY(id, name, expr, grad)                                                \
-    static void unary_##name(int64_t n, const float *restrict px, int64_t sx,   \
+    DL_MULTIVERSION static void unary_##name(int64_t n, const float *restrict px, int64_t sx,   \
                              float *restrict out)                               \
     {                                                                           \
         if (sx == 1) {                                                          \
@@ -91,7 +91,7 @@
     (void)g, (void)a, (void)b, (void)y
 
 #define DL_BINARY(id, name, expr, grad_a, grad_b)                               \
-    static void grad_a_##name(int64_t n, const float *restrict pg, int64_t sg,   \
+    DL_MULTIVERSION static void grad_a_##name(int64_t n, const float *restrict pg, int64_t sg,   \
                               const float *restrict pa, int64_t sa,             \
                               const float *restrict pb, int64_t sb,             \
                               const float *restrict py, int64_t sy,             \
@@ -100,7 +100,7 @@
         GRAD_LOOPS(sg == 1 && sa == 1 && sb == 1 && sy == 1, (i, i, i, i),      \
                    (i * sg, i * sa, i * sb, i * sy), grad_a)                    \
     }                                                                           \
-    static void grad_b_##name(int64_t n, const float *restrict pg, int64_t sg,   \
+    DL_MULTIVERSION static void grad_b_##name(int64_t n, const float *restrict pg, int64_t sg,   \
                               const float *restrict pa, int64_t sa,             \
                               const float *restrict pb, int64_t sb,             \
                               const float *restrict py, int64_t sy,             \
@@ -117,7 +117,7 @@
     (void)g, (void)x, (void)y
 
 #define DL_UNARY(id, name, expr, grad)                                          \
-    static void grad_##name(int64_t n, const float *restrict pg, int64_t sg,     \
+    DL_MULTIVERSION static void grad_##name(int64_t n, const float *restrict pg, int64_t sg,     \
                             const float *restrict px, int64_t sx,               \
                             const float *restrict py, int64_t sy,               \
                             float *restrict out)                                \
@@ -149,6 +149,7 @@ const dl_unary_grad_kernel dl_unary_grad_kernels[DL_UNARY_COUNT] = {
 #include "../ops.def"
 };
 
+DL_MULTIVERSION
 void kernel_clamp_backward(int64_t n, const float *restrict g, int64_t sg,
                            const float *restrict x, int64_t sx, float lo, float hi,
                            float *restrict out)
@@ -159,6 +160,7 @@ void kernel_clamp_backward(int64_t n, const float *restrict g, int64_t sg,
     }
 }
 
+DL_MULTIVERSION
 void kernel_clamp(int64_t n, const float *restrict x, int64_t sx, float lo, float hi,
                   float *restrict out)
 {

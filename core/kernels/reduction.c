@@ -146,6 +146,7 @@ static void reduce_columns(dl_reduce_op op, int64_t n, int64_t inner, int correc
     }
 }
 
+DL_MULTIVERSION
 void kernel_reduce(dl_reduce_op op, int64_t outer, int64_t n, int64_t inner,
                    int correction, const float *x, float *out)
 {

@@ -99,11 +99,13 @@ static void softmax_rows(int64_t outer, int64_t n, int64_t inner, const float *x
     }
 }
 
+DL_MULTIVERSION
 void kernel_softmax(int64_t outer, int64_t n, int64_t inner, const float *x, float *out)
 {
     softmax_rows(outer, n, inner, x, out, false);
 }
 
+DL_MULTIVERSION
 void kernel_log_softmax(int64_t outer, int64_t n, int64_t inner, const float *x, float *out)
 {
     softmax_rows(outer, n, inner, x, out, true);

@@ -33,6 +33,38 @@
 #define FORWARD_MIN_WIDTH 16
 #define FEW_OUTPUTS 16
 #define FEW_OUTPUTS_MAX_TAPS 576
+
+/* Whether these loops can run on this processor: the portable build
+ * compiles them for AVX2 (below), so a processor without it takes the
+ * im2col route instead. */
+static bool runs_here(void)
+{
+#ifdef DL_PORTABLE
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return true;
+#endif
+}
+
+bool conv_direct_suits(int64_t c, const dl_conv_geometry *g)
+{
+    return runs_here() && g->sh == 1 && g->sw == 1 && c * g->kh * g->kw <= DIRECT_MAX_TAPS;
+}
+
+bool conv_direct_forward_pays(int64_t c, int64_t o, const dl_conv_geometry *g)
+{
+    int64_t taps = c * g->kh * g->kw;
+    if (!runs_here() || g->sh != 1 || g->sw != 1)
+        return false;
+    return (taps <= FORWARD_MAX_TAPS && o <= FORWARD_MAX_OUTPUTS && g->wo >= FORWARD_MIN_WIDTH) ||
+           (taps <= FEW_OUTPUTS_MAX_TAPS && o <= FEW_OUTPUTS);
+}
+
+#ifdef DL_PORTABLE
+/* Everything from here on: AVX2 + FMA, whatever the build's baseline. */
+#pragma GCC target("arch=x86-64-v3")
+#endif
+
 #ifdef __AVX__
 #define LANES 8         /* floats per vector register */
 #else
@@ -59,20 +91,6 @@ static inline vec in_register(vec v)
 {
     __asm__("" : "+v"(v));
     return v;
-}
-
-bool conv_direct_suits(int64_t c, const dl_conv_geometry *g)
-{
-    return g->sh == 1 && g->sw == 1 && c * g->kh * g->kw <= DIRECT_MAX_TAPS;
-}
-
-bool conv_direct_forward_pays(int64_t c, int64_t o, const dl_conv_geometry *g)
-{
-    int64_t taps = c * g->kh * g->kw;
-    if (g->sh != 1 || g->sw != 1)
-        return false;
-    return (taps <= FORWARD_MAX_TAPS && o <= FORWARD_MAX_OUTPUTS && g->wo >= FORWARD_MIN_WIDTH) ||
-           (taps <= FEW_OUTPUTS_MAX_TAPS && o <= FEW_OUTPUTS);
 }
 
 /* Layout of one image's padded copy: rows of `pitch` floats, zero beyond

@@ -258,6 +258,7 @@ static void join_bin(const float *restrict from, int64_t planes, float *restrict
  * across the fields, where the real-input ones it picks for small fields
  * run scalar. Then each bin's values of the whole group are contiguous
  * in the buffer and in the spectrum, and split_bin takes them apart. */
+DL_MULTIVERSION
 static dl_status transform_planes(const fft_field *f, const float *src, int64_t rows,
                                   int64_t cols, int64_t height, int64_t width, int64_t top,
                                   int64_t left, float *spec, float *scratch)
@@ -312,6 +313,7 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
  * dst = beta * dst + that (dst is not read when beta is 0). Groups of
  * planes go through FFTW as in transform_planes, their fields joined by
  * join_bin. */
+DL_MULTIVERSION
 static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t rows,
                                 int64_t cols, float *dst, int64_t height, int64_t width,
                                 int64_t top, int64_t left, float scale, const float *bias,
@@ -529,6 +531,7 @@ dl_status conv_fft_forward(const dl_tensor *x, const dl_tensor *weight, const dl
 /* db[oc] = beta * db[oc] + the sum of gradient oc over images and pixels:
  * the real part of each plane's constant term (bin 0) of gs (n, bins, o),
  * summed over the images. */
+DL_MULTIVERSION
 static void bias_grad_from_spectrum(const float *gs, int64_t n, int64_t bins, int64_t o,
                                     float beta, float *db)
 {

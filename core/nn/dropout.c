@@ -7,6 +7,7 @@
 #include "../autograd.h"
 #include "../internal.h"
 
+DL_MULTIVERSION
 static dl_status dropout_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     const dl_tensor *mask = dl_saved(node, 0);
@@ -17,6 +18,7 @@ static dl_status dropout_backward(dl_node *node, const dl_tensor *out, const dl_
     return st == DL_OK ? dl_accumulate_grad(node->inputs[0], grad) : st;
 }
 
+DL_MULTIVERSION
 dl_status dl_dropout(const dl_tensor *x, float p, bool training, dl_tensor **out)
 {
     if (!(p >= 0 && p <= 1))

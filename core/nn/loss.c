@@ -66,6 +66,7 @@ static float row_scale(const dl_tensor *g, dl_reduction reduction, int64_t i, in
 }
 
 /* dL/dlogits = scale_i * (p - (1 - eps) onehot(y) - eps / C). */
+DL_MULTIVERSION
 static dl_status cross_entropy_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     const dl_tensor *probs = dl_saved(node, 0), *labels = dl_saved(node, 1);
@@ -90,6 +91,7 @@ static dl_status cross_entropy_backward(dl_node *node, const dl_tensor *out, con
     return dl_accumulate_grad(node->inputs[0], grad);
 }
 
+DL_MULTIVERSION
 dl_status dl_cross_entropy(const dl_tensor *logits, const dl_tensor *labels,
                            float label_smoothing, dl_reduction reduction, dl_tensor **out)
 {

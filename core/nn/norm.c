@@ -251,6 +251,7 @@ static dl_status add_param_grad(dl_tensor *param, const double *sums)
 }
 
 /* Shared rule. Saved: x, mean, rstd, weight (or absent). */
+DL_MULTIVERSION
 static dl_status norm_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     bool per_group = node->integer[0], batch_statistics = node->integer[1];
@@ -337,6 +338,7 @@ static dl_status finish_norm(const char *fn, const dl_tensor *x, const dl_tensor
     return DL_OK;
 }
 
+DL_MULTIVERSION
 dl_status dl_batch_norm(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                         dl_tensor *running_mean, dl_tensor *running_var, bool training,
                         float momentum, float eps, dl_tensor **out)
@@ -405,6 +407,7 @@ done:
     return st;
 }
 
+DL_MULTIVERSION
 dl_status dl_layer_norm(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                         float eps, dl_tensor **out)
 {

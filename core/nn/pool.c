@@ -23,6 +23,7 @@ static dl_status pool_geometry(const char *fn, const dl_tensor *x, const int ker
     return dl_window_geometry(fn, x, kernel, stride, padding, g);
 }
 
+DL_MULTIVERSION
 static dl_status max_pool_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     const dl_tensor *where = dl_saved(node, 0);
@@ -133,6 +134,7 @@ static void max_pool_2x2_plane(const float *restrict plane, int64_t w, int64_t h
         }
 }
 
+DL_MULTIVERSION
 dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
                         const int padding[2], dl_tensor **out)
 {
@@ -225,6 +227,7 @@ static void avg_pool_scatter(const float *g, int64_t planes, int64_t h, int64_t 
             }
 }
 
+DL_MULTIVERSION
 static dl_status avg_pool_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     dl_tensor *x = node->inputs[0], *grad, *gc;
@@ -243,6 +246,7 @@ static dl_status avg_pool_backward(dl_node *node, const dl_tensor *out, const dl
     return dl_accumulate_grad(x, grad);
 }
 
+DL_MULTIVERSION
 dl_status dl_avg_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
                         const int padding[2], dl_tensor **out)
 {

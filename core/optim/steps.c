@@ -30,6 +30,7 @@ static dl_status check_step(const char *fn, dl_tensor *param, dl_tensor *const *
     return DL_OK;
 }
 
+DL_MULTIVERSION
 dl_status dl_sgd_step(dl_tensor *param, dl_tensor *velocity, const dl_sgd_options *o,
                       bool first_step)
 {
@@ -64,6 +65,7 @@ dl_status dl_sgd_step(dl_tensor *param, dl_tensor *velocity, const dl_sgd_option
     return DL_OK;
 }
 
+DL_MULTIVERSION
 dl_status dl_adam_step(dl_tensor *param, dl_tensor *m, dl_tensor *v,
                        const dl_adam_options *o, int64_t step)
 {
@@ -91,6 +93,7 @@ dl_status dl_adam_step(dl_tensor *param, dl_tensor *m, dl_tensor *v,
     return DL_OK;
 }
 
+DL_MULTIVERSION
 dl_status dl_rmsprop_step(dl_tensor *param, dl_tensor *square_avg, dl_tensor *buffer,
                           const dl_rmsprop_options *o)
 {
@@ -119,6 +122,7 @@ dl_status dl_rmsprop_step(dl_tensor *param, dl_tensor *square_avg, dl_tensor *bu
     return DL_OK;
 }
 
+DL_MULTIVERSION
 dl_status dl_adagrad_step(dl_tensor *param, dl_tensor *sum, const dl_adagrad_options *o,
                           int64_t step)
 {
