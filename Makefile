@@ -113,7 +113,8 @@ bench: deps-test
 	@$(MAKE) --no-print-directory bench-run
 
 bench-run: $(BUILD)/libdlcore.a $(BUILD)/dl.so
-	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/bench/run
+	@$(MAKE) --no-print-directory PORTABLE=1 build/portable/dl.so
+	@BUILD=$(BUILD) PORTABLE_BUILD=build/portable CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/bench/run
 
 # The Debian package is built from the portable build (see PORTABLE above).
 deb: deps-test
