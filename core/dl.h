@@ -256,8 +256,19 @@ dl_status dl_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
 dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
                            bool scalar_first, dl_tensor **out);
 
-/* out = f(a) elementwise. */
+/* out = f(a) elementwise (a DL_UNARY_P op with its default parameters). */
 dl_status dl_unary(dl_unary_op op, const dl_tensor *a, dl_tensor **out);
+
+/* out = f(a; p, q) for a DL_UNARY_P op of ops.def (leaky_relu's slope,
+ * hardtanh's bounds...); other ops ignore p and q. Error: hardtanh with
+ * p > q. */
+dl_status dl_unary_with(dl_unary_op op, const dl_tensor *a, float p, float q, dl_tensor **out);
+
+/* Name of parameter i (0: p, 1: q) of a DL_UNARY_P op as users pass it in
+ * an options table ("negative_slope"), or NULL when the op has none; and
+ * its default (PyTorch's). */
+const char *dl_unary_param_name(dl_unary_op op, int i);
+float dl_unary_param_default(dl_unary_op op, int i);
 
 /* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. */
 dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out);
