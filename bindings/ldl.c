@@ -131,6 +131,7 @@ int luaopen_dl(lua_State *L)
     ldl_open_reduce(L, dl, methods);
     ldl_open_shape(L, dl, methods);
     ldl_open_autograd(L, dl, methods);
+    ldl_open_ops(L, dl, methods);
     lua_setfield(L, dl, "Tensor");
     ldl_setfuncs(L, dl, machine);
     lua_pushliteral(L, DL_VERSION);
