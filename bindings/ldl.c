@@ -147,6 +147,7 @@ int luaopen_dl(lua_State *L)
     lua_pop(L, 1);
     require_into(L, dl, "dl.nn", "nn");
     require_into(L, dl, "dl.optim", "optim");
+    require_into(L, dl, "dl.einsum", "einsum");
     ldl_open_plot(L, dl);
     ldl_open_data(L, dl);
     return 1;
