@@ -49,7 +49,9 @@ static void split_at_dim(const dl_tensor *a, int dim, int64_t *outer, int64_t *n
 }
 
 /* The 1-based positions of sorted entries `first` .. first + count - 1 of
- * every row of a along dim, as a tensor of a's shape with `count` along dim. */
+ * every row of a along dim, as a tensor of a's shape with `count` along dim.
+ * first < 0 asks for the median: the entry at (n - 1) / 2, or the first NaN
+ * of a row that has one (the median of such a row is NaN, as in PyTorch). */
 static dl_status sorted_positions(const char *fn, const dl_tensor *a, int dim, bool descending,
                                   int64_t first, int64_t count, dl_tensor **out)
 {
@@ -74,8 +76,14 @@ static dl_status sorted_positions(const char *fn, const dl_tensor *a, int dim, b
             for (int64_t k = 0; k < n; k++)
                 row[k] = (entry){xv[(o * n + k) * inner + j], k};
             qsort_r(row, (size_t)n, sizeof *row, compare_entries, &descending);
+            int64_t from = first;
+            if (first < 0) {
+                from = (n - 1) / 2;
+                while (from + 1 < n && isnan(row[n - 1].value) && !isnan(row[from].value))
+                    from++;
+            }
             for (int64_t k = 0; k < count; k++)
-                p[(o * count + k) * inner + j] = (float)(row[first + k].position + 1);
+                p[(o * count + k) * inner + j] = (float)(row[from + k].position + 1);
         }
     free(row);
     dl_release(x);
@@ -130,7 +138,7 @@ static dl_status median_of_all(const dl_tensor *a, bool keepdim, dl_tensor **out
     if (st != DL_OK)
         return st;
     if (n > 0)
-        st = sorted_positions("median", flat, 0, false, (n - 1) / 2, 1, &positions);
+        st = sorted_positions("median", flat, 0, false, -1, 1, &positions);
     float value = NAN;
     if (st == DL_OK && n > 0) {
         value = dl_data(flat)[((int64_t)dl_data(positions)[0] - 1) * flat->stride[0]];
@@ -159,7 +167,7 @@ dl_status dl_median(const dl_tensor *a, int dim, bool keepdim, dl_tensor **value
                        "bad argument #1 to 'median' (expected a non-empty dim to reduce, got "
                        "size 0)");
     dl_tensor *positions, *kept_values;
-    dl_status st = sorted_positions("median", a, dim, false, (n - 1) / 2, 1, &positions);
+    dl_status st = sorted_positions("median", a, dim, false, -1, 1, &positions);
     if (st != DL_OK || (st = pick("median", a, dim, positions, &kept_values, indices)) != DL_OK)
         return st;
     if (keepdim) {

@@ -205,6 +205,10 @@ case("median dim 2 with ties", lambda x: torch.median(x, 1), "return function(x)
      [torch.tensor([[1.0, 2, 2, 2, 3], [2, 1, 2, 1, 5]])])
 case("median keepdim", lambda x: torch.median(x, 0, keepdim=True),
      "return function(x) return x:median(1, {keepdim = true}) end", [x34], transposed=[0])
+case("median with nan", lambda x: torch.median(x, 1), "return function(x) return x:median(2) end",
+     [torch.tensor([[1.0, math.nan, 0, 2], [3, 1, 2, 0]])], grad=False)
+case("median of all with nan", lambda x: torch.median(x), "return function(x) return x:median() end",
+     [torch.tensor([math.nan, 1.0, 3.0])], grad=False)
 case("median of all with ties", lambda x: torch.median(x), "return function(x) return x:median() end",
      [torch.tensor([[1.0, 2, 2], [2, 3, 0]])])
 
