@@ -9,7 +9,8 @@
  *   t:cumsum(dim)  t:cumprod(dim)   t:sort([dim], {descending=})
  *   t:topk(k, [dim], {largest=})    t:median([dim], {keepdim=})
  *   t:logsumexp([dim], {keepdim=})  t:amax  t:amin  t:all  t:any (the same)
- *   t:norm([p], [dim], {keepdim=})  a:mm(b)  a:bmm(b)
+ *   t:norm([p], [dim], {keepdim=})  (these six also over a table of dims)
+ *   a:mm(b)  a:bmm(b)
  *   t:chunk(n, [dim])  t:split(size | {sizes}, [dim])  -> a list of views
  *
  * Dims are 1-based (negative from the end), index tensors hold 1-based
@@ -23,18 +24,25 @@
 
 /* ---- argument helpers ---- */
 
-/* Integers at `arg`: one number or a table of them; at most `max`. */
-static int integer_list(lua_State *L, int arg, const char *fn, int max, int64_t *out)
+/* Integers at stack index `idx`, argument `arg` in messages: one number or
+ * a table of them; at most `max`. */
+static int integer_list_at(lua_State *L, int idx, int arg, const char *fn, int max,
+                           int64_t *out)
 {
-    if (!lua_istable(L, arg)) {
-        out[0] = ldl_checkinteger(L, arg, fn);
+    if (!lua_istable(L, idx)) {
+        int isint;
+        lua_Integer v = lua_tointegerx(L, idx, &isint);
+        if (!isint)
+            return ldl_argerror(L, arg, fn, "expected a whole number or a table of them, got %s",
+                                ldl_typename(L, idx));
+        out[0] = v;
         return 1;
     }
-    int n = (int)lua_rawlen(L, arg);
+    int n = (int)lua_rawlen(L, idx);
     if (n > max)
         return ldl_argerror(L, arg, fn, "expected at most %d entries, got %d", max, n);
     for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, arg, i);
+        lua_rawgeti(L, idx, i);
         int isint;
         lua_Integer v = lua_tointegerx(L, -1, &isint);
         if (!isint)
@@ -46,14 +54,26 @@ static int integer_list(lua_State *L, int arg, const char *fn, int max, int64_t 
     return n;
 }
 
-/* Dims at `arg` (a number or a table) as 0-based C dims of a. */
-static int dim_list(lua_State *L, int arg, const char *fn, const dl_tensor *a, int *dims)
+static int integer_list(lua_State *L, int arg, const char *fn, int max, int64_t *out)
+{
+    return integer_list_at(L, arg, arg, fn, max, out);
+}
+
+/* Dims at stack index `idx` (a number or a table; argument `arg` in
+ * messages) as 0-based C dims of a. */
+static int dim_list_at(lua_State *L, int idx, int arg, const char *fn, const dl_tensor *a,
+                       int *dims)
 {
     int64_t raw[DL_MAX_DIM];
-    int n = integer_list(L, arg, fn, DL_MAX_DIM, raw);
+    int n = integer_list_at(L, idx, arg, fn, DL_MAX_DIM, raw);
     for (int i = 0; i < n; i++)
         dims[i] = ldl_todim(L, raw[i], arg, fn, a->ndim);
     return n;
+}
+
+static int dim_list(lua_State *L, int arg, const char *fn, const dl_tensor *a, int *dims)
+{
+    return dim_list_at(L, arg, arg, fn, a, dims);
 }
 
 /* Reads ([dim], [opts]) or ([opts] with a `dim` field) from `arg` on: *dim
@@ -288,27 +308,125 @@ static int l_median(lua_State *L)
 
 /* ---- reductions ---- */
 
-/* logsumexp, amax, amin, all, any (upvalue 1: which) */
+/* logsumexp, amax, amin, all, any, norm */
+typedef enum { R_LOGSUMEXP, R_AMAX, R_AMIN, R_ALL, R_ANY, R_NORM } reduction;
+
+static const char *const reduction_names[] = {"logsumexp", "amax", "amin", "all", "any", "norm"};
+
+static dl_status reduce_one_dim(reduction which, const dl_tensor *a, int dim, bool keepdim,
+                                double p, dl_tensor **out)
+{
+    switch (which) {
+    case R_LOGSUMEXP:
+        return dl_logsumexp(a, dim, keepdim, out);
+    case R_AMAX:
+    case R_AMIN:
+        return dl_amax(a, dim, keepdim, which == R_AMAX, out);
+    case R_ALL:
+    case R_ANY:
+        return dl_all_any(a, dim, keepdim, which == R_ALL, out);
+    default:
+        return dl_norm(a, p, dim, keepdim, out);
+    }
+}
+
+/* The reduction over several dims at once: a permuted so that they come
+ * last and merged into one, reduced along it, and with keepdim reshaped to
+ * a's dims with 1s in their place. Gradients flow through the view and
+ * reshapes. */
+static dl_status reduce_dims(reduction which, const dl_tensor *a, const int *dims, int n,
+                             bool keepdim, double p, dl_tensor **out)
+{
+    int perm[DL_MAX_DIM], kept = 0;
+    bool reduced[DL_MAX_DIM] = {false};
+    int64_t shape[DL_MAX_DIM], merged = 1;
+    for (int i = 0; i < n; i++)
+        reduced[dims[i]] = true;
+    for (int d = 0; d < a->ndim; d++)
+        if (!reduced[d]) {
+            shape[kept] = a->shape[d];
+            perm[kept++] = d;
+        }
+    for (int i = 0; i < n; i++) {
+        perm[kept + i] = dims[i];
+        merged *= a->shape[dims[i]];
+    }
+    shape[kept] = merged;
+    dl_tensor *permuted, *flat, *reduced_out;
+    dl_status st = dl_permute(a, perm, &permuted);
+    if (st != DL_OK)
+        return st;
+    st = dl_reshape(reduction_names[which], permuted, kept + 1, shape, &flat);
+    dl_release(permuted);
+    if (st != DL_OK)
+        return st;
+    st = reduce_one_dim(which, flat, kept, false, p, keepdim ? &reduced_out : out);
+    dl_release(flat);
+    if (st != DL_OK || !keepdim)
+        return st;
+    for (int d = 0; d < a->ndim; d++)
+        shape[d] = reduced[d] ? 1 : a->shape[d];
+    st = dl_reshape(reduction_names[which], reduced_out, a->ndim, shape, out);
+    dl_release(reduced_out);
+    return st;
+}
+
+/* Reads ([dim | {dims}], [opts]) or ([opts] with `dim`) from `arg` on into
+ * dims (0-based, distinct; n = 0: every element). Returns the options
+ * table's index (0: none) after checking its keys against `known`. */
+static int dims_and_options(lua_State *L, const char *fn, const dl_tensor *a, int arg,
+                            const char *const *known, int *dims, int *n)
+{
+    int opts = 0, from = 0, argn = 0;
+    if (lua_istable(L, arg) && lua_rawlen(L, arg) > 0) {
+        from = argn = arg;
+        opts = lua_istable(L, arg + 1) ? arg + 1 : 0;
+    } else if (lua_istable(L, arg)) {
+        opts = arg;
+    } else {
+        from = argn = lua_isnoneornil(L, arg) ? 0 : arg;
+        if (!lua_isnoneornil(L, arg + 1) && !lua_istable(L, arg + 1))
+            ldl_typeerror(L, arg + 1, fn, "an options table");
+        opts = lua_istable(L, arg + 1) ? arg + 1 : 0;
+    }
+    ldl_checkoptions(L, opts, fn, known);
+    if (opts != 0 && from == 0 && lua_getfield(L, opts, "dim") != LUA_TNIL) {
+        from = lua_gettop(L);            /* option 'dim': a dim or a table of dims */
+        argn = opts;
+    }
+    *n = 0;
+    if (from == 0)
+        return opts;
+    *n = dim_list_at(L, from, argn, fn, a, dims);
+    for (int i = 0; i < *n; i++)
+        for (int j = 0; j < i; j++)
+            if (dims[i] == dims[j])
+                ldl_argerror(L, argn, fn, "expected distinct dims, got dim %d twice", dims[i] + 1);
+    return opts;
+}
+
+/* One of the reductions with its dims, keepdim and p. */
+static int reduce_with(lua_State *L, reduction which, const dl_tensor *a, const int *dims,
+                       int n, bool keepdim, double p)
+{
+    dl_tensor **box = ldl_newbox(L);
+    if (n <= 1)
+        return ldl_result(L, reduce_one_dim(which, a, n ? dims[0] : -1, keepdim, p, box));
+    return ldl_result(L, reduce_dims(which, a, dims, n, keepdim, p, box));
+}
+
+/* logsumexp, amax, amin, all, any (upvalue 1: which):
+ * t:amax([dim | {dims}], {keepdim = false}) or t:amax{dim =, keepdim =} */
 static int l_reduce_more(lua_State *L)
 {
-    static const char *const names[] = {"logsumexp", "amax", "amin", "all", "any"};
     static const char *const known[] = {"dim", "keepdim", NULL};
-    int which = (int)lua_tointeger(L, lua_upvalueindex(1));
-    const char *fn = names[which];
+    reduction which = (reduction)lua_tointeger(L, lua_upvalueindex(1));
+    const char *fn = reduction_names[which];
     dl_tensor *a = ldl_checktensor(L, 1, fn);
-    int dim;
-    int opts = dim_and_options(L, fn, a, 2, known, -1, &dim);
+    int dims[DL_MAX_DIM], n;
+    int opts = dims_and_options(L, fn, a, 2, known, dims, &n);
     bool keepdim = ldl_optboolean(L, opts, fn, "keepdim", 0);
-    dl_tensor **box = ldl_newbox(L);
-    switch (which) {
-    case 0:
-        return ldl_result(L, dl_logsumexp(a, dim, keepdim, box));
-    case 1:
-    case 2:
-        return ldl_result(L, dl_amax(a, dim, keepdim, which == 1, box));
-    default:
-        return ldl_result(L, dl_all_any(a, dim, keepdim, which == 3, box));
-    }
+    return reduce_with(L, which, a, dims, n, keepdim, 0.0);
 }
 
 /* The p of norm at `idx`: a number, or "fro" (2). */
@@ -322,7 +440,7 @@ static double norm_p(lua_State *L, int idx, int arg)
     return lua_tonumber(L, idx);
 }
 
-/* t:norm([p = 2], [dim], {keepdim = false}) or t:norm{p =, dim =, keepdim =} */
+/* t:norm([p = 2], [dim | {dims}], {keepdim = false}) or t:norm{p =, dim =, keepdim =} */
 static int l_norm(lua_State *L)
 {
     static const char *const known[] = {"p", "dim", "keepdim", NULL};
@@ -334,12 +452,12 @@ static int l_norm(lua_State *L)
             p = norm_p(L, 2, 2);
         next = 3;
     }
-    int dim;
-    int opts = dim_and_options(L, "norm", a, next, known, -1, &dim);
+    int dims[DL_MAX_DIM], n;
+    int opts = dims_and_options(L, "norm", a, next, known, dims, &n);
     if (opts != 0 && lua_getfield(L, opts, "p") != LUA_TNIL)
         p = norm_p(L, -1, opts);
     bool keepdim = ldl_optboolean(L, opts, "norm", "keepdim", 0);
-    return ldl_result(L, dl_norm(a, p, dim, keepdim, ldl_newbox(L)));
+    return reduce_with(L, R_NORM, a, dims, n, keepdim, p);
 }
 
 /* ---- products ---- */
@@ -480,9 +598,8 @@ void ldl_open_ops(lua_State *L, int dl, int methods)
     static const char *const diagonal_ops[] = {"tril", "triu", "diag"};
     for (int i = 0; i < 3; i++)
         set_closure(L, dl, methods, diagonal_ops[i], l_diagonal_op, i);
-    static const char *const reductions[] = {"logsumexp", "amax", "amin", "all", "any"};
-    for (int i = 0; i < 5; i++)
-        set_closure(L, dl, methods, reductions[i], l_reduce_more, i);
+    for (int i = R_LOGSUMEXP; i <= R_ANY; i++)
+        set_closure(L, dl, methods, reduction_names[i], l_reduce_more, i);
     set_closure(L, dl, methods, "scatter", l_scatter, 0);
     set_closure(L, dl, methods, "scatter_add", l_scatter, 1);
     set_closure(L, dl, methods, "cumsum", l_scan, 0);

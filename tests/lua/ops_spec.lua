@@ -78,6 +78,9 @@ describe("tensor ops", function()
         H.raises("bad argument #1 to 'amax' (expected a non-empty dim to reduce, got size 0)",
                  dl.amax, dl.zeros(2, 0), 2)
         H.raises("bad argument #2 to 'norm' (expected p to be a number or \"fro\", got string)", x.norm, x, "x")
+        H.raises("bad argument #2 to 'amax' (expected distinct dims, got dim 1 twice)", x.amax, x, {1, -2})
+        H.raises("bad argument #2 to 'logsumexp' (expected a dim in 1..2 or -2..-1, got 3)",
+                 x.logsumexp, x, {dim = {1, 3}})
         H.raises("bad argument #1 to 'mm' (expected a 2-D tensor, got shape (3,))", dl.mm, dl.ones(3), x)
         H.raises("bad argument #2 to 'bmm' (expected a batch of 1 matrices as #1 has, got 2)",
                  dl.bmm, dl.ones(1, 2, 3), dl.ones(2, 3, 2))

@@ -225,10 +225,22 @@ case("amax dim 2 with ties", lambda x: torch.amax(x, 1), "return function(x) ret
 case("amin all with ties", lambda x: torch.amin(x), "return function(x) return x:amin() end", [ties])
 case("amax keepdim transposed", lambda x: torch.amax(x, 0, keepdim=True),
      "return function(x) return x:amax(1, {keepdim = true}) end", [x34], transposed=[0])
+case("amax over dims 1 and 3", lambda x: torch.amax(x, (0, 2)), "return function(x) return x:amax{1, 3} end",
+     [torch.tensor([[[1.0, 3], [2, 2]], [[3, 0], [2, 1]]])])
+case("logsumexp over dims 2 and 1, keepdim", lambda x: torch.logsumexp(x, (1, 0), keepdim=True),
+     "return function(x) return x:logsumexp({2, 1}, {keepdim = true}) end", [x234])
+case("norm over dims 1 and 2", lambda x: torch.norm(x, dim=(0, 1)),
+     "return function(x) return x:norm{dim = {1, 2}} end", [x234])
+case("norm p 1 over dims 2 and 3, keepdim", lambda x: torch.norm(x, 1, (1, 2), keepdim=True),
+     "return function(x) return x:norm(1, {2, 3}, {keepdim = true}) end", [x234])
+case("amin over dims 1 and 2 transposed", lambda x: torch.amin(x, (0, 1)), "return function(x) return x:amin{1, 2} end",
+     [x34], transposed=[0])
 bits = torch.tensor([[1.0, 0, 2], [3, 4, -1]])
 case("all dim 2", lambda x: torch.all(x, 1), "return function(x) return x:all(2) end", [bits], grad=False)
 case("any dim 1", lambda x: torch.any(x, 0), "return function(x) return x:any(1) end", [bits], grad=False)
 case("all of nothing", lambda x: torch.all(x), "return function(x) return x:all() end", [torch.zeros(0)], grad=False)
+case("all over dims 1 and 2", lambda x: torch.all(torch.all(x, 1), 0), "return function(x) return x:all{1, 2} end",
+     [bits], grad=False)
 case("any of nothing", lambda x: torch.any(x, 1), "return function(x) return x:any(2) end", [torch.zeros(2, 0)], grad=False)
 for p in [2, 1, 3, 0.5, math.inf, -math.inf, 0]:
     case("norm p %s" % p, lambda x, p=p: torch.norm(x, p), "return function(x) return x:norm(%s) end" % lua_number(p),
