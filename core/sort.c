@@ -36,6 +36,47 @@ static int compare_entries(const void *x, const void *y, void *ctx)
     return a->position < b->position ? -1 : a->position > b->position;
 }
 
+static void swap_entries(entry *a, entry *b)
+{
+    entry t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Reorders row[0..n-1] so that row[rank] is the entry a full sort would put
+ * there, with smaller ones before it and larger ones after (quickselect,
+ * median-of-three pivots). The order is total (ties go by position), so
+ * the result is the stable sort's: topk and median need no full sort. */
+static void select_rank(entry *row, int64_t n, int64_t rank, bool descending)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (compare_entries(&row[mid], &row[lo], &descending) < 0)
+            swap_entries(&row[mid], &row[lo]);
+        if (compare_entries(&row[hi], &row[lo], &descending) < 0)
+            swap_entries(&row[hi], &row[lo]);
+        if (compare_entries(&row[hi], &row[mid], &descending) < 0)
+            swap_entries(&row[hi], &row[mid]);
+        entry pivot = row[mid];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (compare_entries(&row[i], &pivot, &descending) < 0)
+                i++;
+            while (compare_entries(&row[j], &pivot, &descending) > 0)
+                j--;
+            if (i <= j)
+                swap_entries(&row[i++], &row[j--]);
+        }
+        if (rank <= j)
+            hi = j;
+        else if (rank >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
 /* Sizes before, along and after dim. */
 static void split_at_dim(const dl_tensor *a, int dim, int64_t *outer, int64_t *n,
                          int64_t *inner)
@@ -75,12 +116,19 @@ static dl_status sorted_positions(const char *fn, const dl_tensor *a, int dim, b
         for (int64_t j = 0; j < inner; j++) {
             for (int64_t k = 0; k < n; k++)
                 row[k] = (entry){xv[(o * n + k) * inner + j], k};
-            qsort_r(row, (size_t)n, sizeof *row, compare_entries, &descending);
             int64_t from = first;
-            if (first < 0) {
-                from = (n - 1) / 2;
-                while (from + 1 < n && isnan(row[n - 1].value) && !isnan(row[from].value))
-                    from++;
+            if (first < 0) {                 /* the median: one entry, selected */
+                int64_t nans = 0;
+                for (int64_t k = 0; k < n; k++)
+                    nans += isnan(row[k].value);
+                from = nans > 0 ? n - nans : (n - 1) / 2;
+                select_rank(row, n, from, descending);
+            } else if (count < n) {          /* topk: the first count, then sorted */
+                if (count > 0)
+                    select_rank(row, n, count - 1, descending);
+                qsort_r(row, (size_t)count, sizeof *row, compare_entries, &descending);
+            } else {
+                qsort_r(row, (size_t)n, sizeof *row, compare_entries, &descending);
             }
             for (int64_t k = 0; k < count; k++)
                 p[(o * count + k) * inner + j] = (float)(row[from + k].position + 1);
