@@ -27,6 +27,28 @@ describe("tensor ops", function()
         assert.equal(2, dl.tensor{3, 1, 3, 2}:median():item())
     end)
 
+    it("topk and median pick the positions the stable sort gives, ties and NaN included", function()
+        dl.manual_seed(3)
+        for trial = 1, 100 do
+            local n = trial % 37 + 1
+            local x = (dl.rand(3, n) * (trial % 5 + 1)):floor()
+            if trial % 7 == 0 then x[1][1], x[2][n] = 0 / 0, 0 / 0 end
+            local largest = trial % 2 == 0
+            local _, sorted = x:sort(2, {descending = largest})
+            local k = trial % (n + 1)
+            local _, top = x:topk(k, 2, {largest = largest})
+            if k > 0 then assert.are.same(sorted:narrow(2, 1, k):totable(), top:totable()) end
+            local _, ascending = x:sort(2)
+            local _, median = x:median(2)
+            for r = 1, 3 do
+                local nans = 0
+                for c = 1, n do nans = nans + (x[r][c] ~= x[r][c] and 1 or 0) end
+                local rank = nans > 0 and n - nans + 1 or (n - 1) // 2 + 1
+                assert.equal(ascending[r][rank], median[r])
+            end
+        end
+    end)
+
     it("chunk and split into views that share the tensor's storage", function()
         local t = dl.arange(1, 8)
         local pieces = t:chunk(3)
