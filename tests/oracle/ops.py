@@ -146,6 +146,9 @@ case("scatter_add dim 1, repeated positions", lambda x, s, i: x.scatter_add(0, i
      [(torch.tensor([[1, 1, 1], [1, 0, 1]]), torch.tensor([[2, 2, 2], [2, 1, 2]]))])
 case("scatter of a value", lambda x, i: x.scatter(1, i, 7.5),
      "return function(x, i) return x:scatter(2, i, 7.5) end", [x34], [(sidx, sidx + 1)])
+case("scatter_add into a transposed view", lambda x, s, i: x.scatter_add(1, i, s),
+     "return function(x, s, i) return x:scatter_add(2, i, s) end", [x34, torch.randn(3, 2)],
+     [(torch.tensor([[3, 3], [0, 1], [2, 0]]), torch.tensor([[4, 4], [1, 2], [3, 1]]))], transposed=[0])
 cond = (torch.randn(3, 1) > 0).float()
 case("where, broadcast", lambda a, b, c: torch.where(c > 0, a, b),
      "return function(a, b, c) return dl.where(c, a, b) end", [x34, torch.randn(4)], [(cond, cond)])
@@ -156,6 +159,13 @@ case("where, the method", lambda a, b, c: a.where(c > 0, b),
 mask = torch.tensor([1.0, 0, 0, 1])
 case("masked_fill", lambda x, m: x.masked_fill(m > 0, -math.inf),
      "return function(x, m) return x:masked_fill(m, -1/0) end", [x34], [(mask, mask)])
+
+mask31 = torch.tensor([[1.0], [0], [1]])
+case("masked_fill with a column mask, transposed", lambda x, m: x.masked_fill(m > 0, 2.0),
+     "return function(x, m) return x:masked_fill(m, 2) end", [x34], [(mask31, mask31)], transposed=[0])
+case("where, all three broadcast", lambda a, b, c: torch.where(c > 0, a, b),
+     "return function(a, b, c) return dl.where(c, a, b) end", [torch.randn(2, 1, 4), torch.randn(3, 1)],
+     [(cond, cond)])
 
 # ---- rearranging ----
 x234 = torch.randn(2, 3, 4)
@@ -168,6 +178,8 @@ case("repeat", lambda x: x.repeat(2, 1, 3), "return function(x) return x['repeat
 case("tile", lambda x: torch.tile(x, (2,)), "return function(x) return x:tile(2) end", [x34], transposed=[0])
 case("tril", lambda x: torch.tril(x), "return function(x) return x:tril() end", [x234])
 case("tril 1", lambda x: torch.tril(x, 1), "return function(x) return x:tril(1) end", [x34], transposed=[0])
+case("roll transposed", lambda x: torch.roll(x, -1, 0), "return function(x) return x:roll(-1, 1) end", [x34], transposed=[0])
+case("triu of a batch", lambda x: torch.triu(x, 2), "return function(x) return x:triu(2) end", [x234])
 case("triu -1", lambda x: torch.triu(x, -1), "return function(x) return dl.triu(x, -1) end", [x34])
 case("diag of a matrix", lambda x: torch.diag(x, 1), "return function(x) return x:diag(1) end", [x34])
 case("diag of a vector", lambda x: torch.diag(x, -2), "return function(x) return x:diag(-2) end", [torch.randn(3)])
@@ -247,6 +259,10 @@ for p in [2, 1, 3, 0.5, math.inf, -math.inf, 0]:
          [x34], grad=p != 0)
     case("norm p %s dim 2 with zeros" % p, lambda x, p=p: torch.norm(x, p, 1),
          "return function(x) return x:norm(%s, 2) end" % lua_number(p), [withzero], grad=p != 0)
+case("norm p 3 dim 1 transposed", lambda x: torch.norm(x, 3, 0), "return function(x) return x:norm(3, 1) end",
+     [x34], transposed=[0])
+case("cumprod dim 1 transposed", lambda x: torch.cumprod(x, 0), "return function(x) return x:cumprod(1) end",
+     [x34], transposed=[0])
 case("norm of a zero vector", lambda x: torch.norm(x), "return function(x) return x:norm() end", [torch.zeros(3)])
 case("norm keepdim", lambda x: torch.norm(x, dim=0, keepdim=True),
      "return function(x) return x:norm{dim = 1, keepdim = true} end", [x34], transposed=[0])
