@@ -36,6 +36,33 @@ static int compare_entries(const void *x, const void *y, void *ctx)
     return a->position < b->position ? -1 : a->position > b->position;
 }
 
+/* compare_entries for rows without NaN, one direction each: the sort's
+ * inner loop, kept to two comparisons. */
+static int compare_ascending(const void *x, const void *y)
+{
+    const entry *a = x, *b = y;
+    if (a->value != b->value)
+        return a->value < b->value ? -1 : 1;
+    return a->position < b->position ? -1 : 1;
+}
+
+static int compare_descending(const void *x, const void *y)
+{
+    const entry *a = x, *b = y;
+    if (a->value != b->value)
+        return a->value > b->value ? -1 : 1;
+    return a->position < b->position ? -1 : 1;
+}
+
+/* Sorts the first `count` entries of a row that `has_nan` or not. */
+static void sort_entries(entry *row, int64_t count, bool has_nan, bool descending)
+{
+    if (has_nan)
+        qsort_r(row, (size_t)count, sizeof *row, compare_entries, &descending);
+    else
+        qsort(row, (size_t)count, sizeof *row, descending ? compare_descending : compare_ascending);
+}
+
 static void swap_entries(entry *a, entry *b)
 {
     entry t = *a;
@@ -116,19 +143,18 @@ static dl_status sorted_positions(const char *fn, const dl_tensor *a, int dim, b
         for (int64_t j = 0; j < inner; j++) {
             for (int64_t k = 0; k < n; k++)
                 row[k] = (entry){xv[(o * n + k) * inner + j], k};
-            int64_t from = first;
+            int64_t from = first, nans = 0;
+            for (int64_t k = 0; k < n; k++)
+                nans += isnan(row[k].value);
             if (first < 0) {                 /* the median: one entry, selected */
-                int64_t nans = 0;
-                for (int64_t k = 0; k < n; k++)
-                    nans += isnan(row[k].value);
                 from = nans > 0 ? n - nans : (n - 1) / 2;
                 select_rank(row, n, from, descending);
             } else if (count < n) {          /* topk: the first count, then sorted */
                 if (count > 0)
                     select_rank(row, n, count - 1, descending);
-                qsort_r(row, (size_t)count, sizeof *row, compare_entries, &descending);
+                sort_entries(row, count, nans > 0, descending);
             } else {
-                qsort_r(row, (size_t)n, sizeof *row, compare_entries, &descending);
+                sort_entries(row, n, nans > 0, descending);
             }
             for (int64_t k = 0; k < count; k++)
                 p[(o * count + k) * inner + j] = (float)(row[from + k].position + 1);
