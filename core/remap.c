@@ -153,8 +153,6 @@ dl_status dl_roll(const dl_tensor *a, int n, const int64_t *shifts, const int *d
             return DL_ERR_ARGUMENT;
         r.per_dim[dims[i]] += shifts[i];
     }
-    if (dl_numel(a) == 0)
-        r.kind = REMAP_FLIP;        /* nothing to move: no position to wrap */
     return run_remap("roll", &r, a, a->ndim, a->shape, out);
 }
 
