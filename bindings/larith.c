@@ -1,8 +1,8 @@
 /*
  * larith.c -- elementwise arithmetic, comparisons and math: the binary and
  * unary rows of core/ops.def (each becomes a method, a dl.* function, and
- * for + - * / ^ and unary - a metamethod), plus matmul, clamp, softmax and
- * log_softmax.
+ * for + - * / ^ and unary - a metamethod; a row with parameters takes them
+ * as numbers or options), plus matmul, clamp, softmax and log_softmax.
  */
 #include <math.h>
 
@@ -77,6 +77,52 @@ static int l_unary(lua_State *L)
     if (a == NULL)
         a = ldl_checktensor(L, 1, unary_names[op]);
     return ldl_result(L, dl_unary(op, a, fast_newbox(L)));
+}
+
+/* The value of parameter `i` of op: the number at `arg`, else the field of
+ * the options table `opts` (0: none), else the default. */
+static float unary_param(lua_State *L, dl_unary_op op, int i, int arg, int opts)
+{
+    const char *fn = unary_names[op], *name = dl_unary_param_name(op, i);
+    float value = dl_unary_param_default(op, i);
+    if (name == NULL)
+        return value;
+    if (lua_type(L, arg) == LUA_TNUMBER)
+        value = (float)lua_tonumber(L, arg);
+    else if (!lua_isnoneornil(L, arg) && arg != opts)
+        ldl_typeerror(L, arg, fn, "a number or an options table");
+    if (opts != 0 && lua_getfield(L, opts, name) != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            ldl_argerror(L, opts, fn, "expected option '%s' to be a number, got %s", name,
+                         ldl_typename(L, -1));
+        value = (float)lua_tonumber(L, -1);
+    }
+    if (opts != 0)
+        lua_pop(L, 1);
+    return value;
+}
+
+/* f(t, [p, [q]], [opts]) for a unary operation with parameters (the
+ * DL_UNARY_P rows): t:leaky_relu(0.2), t:hardtanh{min_val = 0, max_val = 6}. */
+static int l_unary_with(lua_State *L)
+{
+    dl_unary_op op = (dl_unary_op)lua_tointeger(L, OP_UPVALUE);
+    const char *fn = unary_names[op];
+    dl_tensor *a = ldl_checktensor(L, 1, fn);
+    int opts = 0;
+    for (int arg = 2; arg <= 4 && opts == 0; arg++)
+        if (lua_istable(L, arg))
+            opts = arg;
+    if (opts != 0) {
+        const char *known[3] = {NULL, NULL, NULL};
+        for (int i = 0, k = 0; i < 2; i++)
+            if (dl_unary_param_name(op, i) != NULL)
+                known[k++] = dl_unary_param_name(op, i);
+        ldl_checkoptions(L, opts, fn, known);
+    }
+    float p = unary_param(L, op, 0, 2, opts);
+    float q = unary_param(L, op, 1, 3, opts);
+    return ldl_result(L, dl_unary_with(op, a, p, q, ldl_newbox(L)));
 }
 
 /* dl.matmul(a, b) / a:matmul(b): torch.matmul's rules */
@@ -161,7 +207,8 @@ void ldl_open_arith(lua_State *L, int dl, int methods)
     for (int op = 0; op < DL_BINARY_COUNT; op++)
         set_op(L, both, 2, binary_names[op], l_binary, op);
     for (int op = 0; op < DL_UNARY_COUNT; op++)
-        set_op(L, both, 2, unary_names[op], l_unary, op);
+        set_op(L, both, 2, unary_names[op],
+               dl_unary_param_name(op, 0) != NULL ? l_unary_with : l_unary, op);
     ldl_setfuncs(L, dl, functions);
     ldl_setfuncs(L, methods, functions);
 

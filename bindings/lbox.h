@@ -146,6 +146,7 @@ void ldl_open_arith(lua_State *L, int dl, int methods);
 void ldl_open_reduce(lua_State *L, int dl, int methods);
 void ldl_open_shape(lua_State *L, int dl, int methods);
 void ldl_open_autograd(lua_State *L, int dl, int methods);
+void ldl_open_ops(lua_State *L, int dl, int methods);
 
 /* Registers package.loaded["dl.functional"] (layer operations and losses)
  * and package.loaded["dl.steps"] (fused optimiser updates), used by the

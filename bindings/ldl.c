@@ -131,6 +131,7 @@ int luaopen_dl(lua_State *L)
     ldl_open_reduce(L, dl, methods);
     ldl_open_shape(L, dl, methods);
     ldl_open_autograd(L, dl, methods);
+    ldl_open_ops(L, dl, methods);
     lua_setfield(L, dl, "Tensor");
     ldl_setfuncs(L, dl, machine);
     lua_pushliteral(L, DL_VERSION);
@@ -147,6 +148,7 @@ int luaopen_dl(lua_State *L)
     require_into(L, dl, "dl.nn", "nn");
     require_into(L, dl, "dl.optim", "optim");
     require_into(L, dl, "dl.metrics", "metrics");
+    require_into(L, dl, "dl.einsum", "einsum");
     ldl_open_plot(L, dl);
     ldl_open_data(L, dl);
     return 1;

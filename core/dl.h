@@ -261,8 +261,19 @@ dl_status dl_binary(dl_binary_op op, const dl_tensor *a, const dl_tensor *b,
 dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
                            bool scalar_first, dl_tensor **out);
 
-/* out = f(a) elementwise. */
+/* out = f(a) elementwise (a DL_UNARY_P op with its default parameters). */
 dl_status dl_unary(dl_unary_op op, const dl_tensor *a, dl_tensor **out);
+
+/* out = f(a; p, q) for a DL_UNARY_P op of ops.def (leaky_relu's slope,
+ * hardtanh's bounds...); other ops ignore p and q. Error: hardtanh with
+ * p > q. */
+dl_status dl_unary_with(dl_unary_op op, const dl_tensor *a, float p, float q, dl_tensor **out);
+
+/* Name of parameter i (0: p, 1: q) of a DL_UNARY_P op as users pass it in
+ * an options table ("negative_slope"), or NULL when the op has none; and
+ * its default (PyTorch's). */
+const char *dl_unary_param_name(dl_unary_op op, int i);
+float dl_unary_param_default(dl_unary_op op, int i);
 
 /* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. */
 dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out);
@@ -332,6 +343,88 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out);
 /* Entries of dim picked by a 1-D tensor of 1-based positions. */
 dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
                           dl_tensor **out);
+
+/* ---- indexing, rearranging, scans, sorting ------------------------------ *
+ * PyTorch's semantics; dims are 0-based C arguments, positions inside
+ * index tensors 1-based. All differentiable (positions never are). */
+
+/* out[m] = a[m with m[dim] = index[m]]: index has a's number of dims and is
+ * no larger than a outside dim; out has index's shape (index_ops.c). */
+dl_status dl_gather(const dl_tensor *a, int dim, const dl_tensor *index, dl_tensor **out);
+
+/* A copy of a with src[m] (or `value` when src is NULL) written at
+ * a[m with m[dim] = index[m]] for every position m of index, or added there
+ * when `add` (scatter_add). index is no larger than src, nor than a
+ * outside dim. */
+dl_status dl_scatter(const dl_tensor *a, int dim, const dl_tensor *index, const dl_tensor *src,
+                     float value, bool add, dl_tensor **out);
+
+/* a where cond is nonzero, else b; the three broadcast together. */
+dl_status dl_where(const dl_tensor *cond, const dl_tensor *a, const dl_tensor *b,
+                   dl_tensor **out);
+
+/* a with `value` where mask (broadcast to a's shape) is nonzero. */
+dl_status dl_masked_fill(const dl_tensor *a, const dl_tensor *mask, float value,
+                         dl_tensor **out);
+
+/* a reversed along each of the n dims (remap.c). */
+dl_status dl_flip(const dl_tensor *a, int n, const int *dims, dl_tensor **out);
+
+/* a rolled by shifts[i] along dims[i] (elements leaving one end come back
+ * at the other); dims NULL: rolled by shifts[0] as a flat sequence. */
+dl_status dl_roll(const dl_tensor *a, int n, const int64_t *shifts, const int *dims,
+                  dl_tensor **out);
+
+/* a tiled repeats[d] times along each dim (n >= a's dims; extra leading
+ * counts add dims), as torch.Tensor.repeat. */
+dl_status dl_repeat(const dl_tensor *a, int n, const int64_t *repeats, dl_tensor **out);
+
+/* The lower (tril) or upper (triu) triangle of the matrices in a's last two
+ * dims, from diagonal k (0 the main one, k > 0 above it); the rest zeros. */
+dl_status dl_tril(const dl_tensor *a, int64_t k, dl_tensor **out);
+dl_status dl_triu(const dl_tensor *a, int64_t k, dl_tensor **out);
+
+/* 1-D a: a square matrix with a on diagonal k; 2-D a: its diagonal k. */
+dl_status dl_diag(const dl_tensor *a, int64_t k, dl_tensor **out);
+
+/* Running sum / product along dim (scan.c). */
+dl_status dl_cumsum(const dl_tensor *a, int dim, dl_tensor **out);
+dl_status dl_cumprod(const dl_tensor *a, int dim, dl_tensor **out);
+
+/* Sorted values along dim and their 1-based positions in a. Stable: equal
+ * values keep their order; NaN counts as the largest (sort.c). */
+dl_status dl_sort(const dl_tensor *a, int dim, bool descending, dl_tensor **values,
+                  dl_tensor **indices);
+
+/* The k largest (or smallest) values along dim and their positions,
+ * sorted; among equal values the first positions come first. */
+dl_status dl_topk(const dl_tensor *a, int64_t k, int dim, bool largest, dl_tensor **values,
+                  dl_tensor **indices);
+
+/* The lower median along dim and its position (the middle one in stable
+ * sorted order); dim < 0: of every element, with no position, and the
+ * gradient shared by the elements equal to it. */
+dl_status dl_median(const dl_tensor *a, int dim, bool keepdim, dl_tensor **values,
+                    dl_tensor **indices);
+
+/* ---- more reductions (reduce_more.c) ------------------------------------- *
+ * Along dim, or over every element when dim < 0, as dl_reduce. */
+
+/* log(sum(exp(a))), computed stably. */
+dl_status dl_logsumexp(const dl_tensor *a, int dim, bool keepdim, dl_tensor **out);
+
+/* The largest (amax) or smallest (amin) value; the gradient is shared
+ * evenly by the elements equal to it. */
+dl_status dl_amax(const dl_tensor *a, int dim, bool keepdim, bool largest, dl_tensor **out);
+
+/* 1 where every (all) or some (any) element is nonzero, else 0; over no
+ * elements all is 1 and any 0. Not differentiable. */
+dl_status dl_all_any(const dl_tensor *a, int dim, bool keepdim, bool all, dl_tensor **out);
+
+/* The p-norm (sum |a|^p)^(1/p); p = INFINITY the largest |a|, -INFINITY
+ * the smallest, 0 the count of nonzeros. The gradient at a zero norm
+ * (or a zero element when p < 1) is 0, as in PyTorch. */
+dl_status dl_norm(const dl_tensor *a, double p, int dim, bool keepdim, dl_tensor **out);
 
 /* ---- autodiff ----------------------------------------------------------- */
 

@@ -25,6 +25,17 @@ static const char *const unary_names[DL_UNARY_COUNT] = {
 #include "ops.def"
 };
 
+/* Names and defaults of the parameters of DL_UNARY_P rows; NULL names for
+ * the other ops. */
+static const struct {
+    const char *name[2];
+    float value[2];
+} unary_params[DL_UNARY_COUNT] = {
+#define DL_UNARY_P(id, name, p_name, p_default, q_name, q_default, expr, grad) \
+    [DL_##id] = {{p_name, q_name}, {p_default, q_default}},
+#include "ops.def"
+};
+
 const char *dl_binary_name(dl_binary_op op)
 {
     return binary_names[op];
@@ -33,6 +44,17 @@ const char *dl_binary_name(dl_binary_op op)
 const char *dl_unary_name(dl_unary_op op)
 {
     return unary_names[op];
+}
+
+const char *dl_unary_param_name(dl_unary_op op, int i)
+{
+    const char *name = unary_params[op].name[i];
+    return name && name[0] ? name : NULL;
+}
+
+float dl_unary_param_default(dl_unary_op op, int i)
+{
+    return unary_params[op].value[i];
 }
 
 dl_status dl_broadcast_shape(const char *fn, const dl_tensor *a, const dl_tensor *b,
@@ -342,13 +364,13 @@ dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
 
 typedef struct {
     dl_unary_kernel kernel;
-    float lo, hi;
+    float lo, hi;          /* clamp's bounds, or a DL_UNARY_P row's p and q */
 } unary_context;
 
 static void unary_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
 {
     const unary_context *c = ctx;
-    c->kernel(n, ptr[1], stride[1], ptr[0]);
+    c->kernel(n, ptr[1], stride[1], c->lo, c->hi, ptr[0]);
 }
 
 static void clamp_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
@@ -380,7 +402,7 @@ static void unary_grad_row(int64_t n, float *const *ptr, const int64_t *stride,
                            const void *ctx)
 {
     const unary_grad_context *c = ctx;
-    c->kernel(n, ptr[1], stride[1], ptr[2], stride[2], ptr[3], stride[3], ptr[0]);
+    c->kernel(n, ptr[1], stride[1], ptr[2], stride[2], ptr[3], stride[3], c->lo, c->hi, ptr[0]);
 }
 
 static void clamp_grad_row(int64_t n, float *const *ptr, const int64_t *stride,
@@ -410,7 +432,8 @@ static dl_status unary_like_backward(dl_node *node, const dl_tensor *out, const 
 
 static dl_status unary_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
-    unary_grad_context ctx = {.kernel = dl_unary_grad_kernels[node->integer[0]]};
+    unary_grad_context ctx = {.kernel = dl_unary_grad_kernels[node->integer[0]],
+                              .lo = (float)node->scalar[0], .hi = (float)node->scalar[1]};
     return unary_like_backward(node, out, g, unary_grad_row, &ctx);
 }
 
@@ -444,13 +467,25 @@ static bool has_gradient(dl_unary_op op)
 
 dl_status dl_unary(dl_unary_op op, const dl_tensor *a, dl_tensor **out)
 {
-    unary_context ctx = {.kernel = dl_unary_kernels[op]};
+    return dl_unary_with(op, a, unary_params[op].value[0], unary_params[op].value[1], out);
+}
+
+dl_status dl_unary_with(dl_unary_op op, const dl_tensor *a, float p, float q, dl_tensor **out)
+{
+    if (op == DL_HARDTANH && !(p <= q))
+        return dl_fail(DL_ERR_ARGUMENT,
+                       "bad argument #2 to 'hardtanh' (expected min_val <= max_val, got "
+                       "min_val %g and max_val %g)", p, q);
+    unary_context ctx = {.kernel = dl_unary_kernels[op], .lo = p, .hi = q};
     dl_status st = map_unary(unary_names[op], a, unary_row, &ctx, out);
     if (st != DL_OK || !has_gradient(op))
         return st;
     dl_node *node = record_unary(unary_names[op], unary_backward, a, out, &st);
-    if (node)
+    if (node) {
         node->integer[0] = op;
+        node->scalar[0] = p;
+        node->scalar[1] = q;
+    }
     return st;
 }
 

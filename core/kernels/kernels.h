@@ -14,8 +14,10 @@
 typedef void (*dl_binary_kernel)(int64_t n, const float *a, int64_t sa,
                                  const float *b, int64_t sb, float *out);
 
-/* out[i] = f(x[i*sx]), i < n; out contiguous. */
-typedef void (*dl_unary_kernel)(int64_t n, const float *x, int64_t sx, float *out);
+/* out[i] = f(x[i*sx]), i < n; out contiguous. p and q are the parameters
+ * of a DL_UNARY_P row (ignored by the others). */
+typedef void (*dl_unary_kernel)(int64_t n, const float *x, int64_t sx, float p, float q,
+                                float *out);
 
 extern const dl_binary_kernel dl_binary_kernels[DL_BINARY_COUNT];
 extern const dl_unary_kernel dl_unary_kernels[DL_UNARY_COUNT];
@@ -26,10 +28,10 @@ typedef void (*dl_binary_grad_kernel)(int64_t n, const float *g, int64_t sg,
                                       const float *a, int64_t sa, const float *b,
                                       int64_t sb, const float *y, int64_t sy, float *out);
 
-/* out[i] = dL/dx from g, the input x and the output y. */
+/* out[i] = dL/dx from g, the input x, the output y and the parameters. */
 typedef void (*dl_unary_grad_kernel)(int64_t n, const float *g, int64_t sg,
                                      const float *x, int64_t sx, const float *y,
-                                     int64_t sy, float *out);
+                                     int64_t sy, float p, float q, float *out);
 
 extern const dl_binary_grad_kernel dl_binary_grad_kernels[DL_BINARY_COUNT][2];
 extern const dl_unary_grad_kernel dl_unary_grad_kernels[DL_UNARY_COUNT];

@@ -48,8 +48,9 @@
 #include "../ops.def"
 
 #define DL_UNARY(id, name, expr, grad)                                                \
-    DL_MULTIVERSION static void unary_##name(int64_t n, const float *restrict px, int64_t sx,   \
-                             float *restrict out)                               \
+    DL_MULTIVERSION static void unary_##name(int64_t n, const float *restrict px,   \
+                                             int64_t sx, float p, float q,          \
+                                             float *restrict out)                   \
     {                                                                           \
         if (sx == 1) {                                                          \
             _Pragma("omp simd")                                     \
@@ -120,7 +121,7 @@
     DL_MULTIVERSION static void grad_##name(int64_t n, const float *restrict pg, int64_t sg,     \
                             const float *restrict px, int64_t sx,               \
                             const float *restrict py, int64_t sy,               \
-                            float *restrict out)                                \
+                            float p, float q, float *restrict out)              \
     {                                                                           \
         GRAD_LOOPS(sg == 1 && sx == 1 && sy == 1, (i, i, i),                    \
                    (i * sg, i * sx, i * sy), grad)                              \

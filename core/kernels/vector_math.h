@@ -20,6 +20,11 @@ DL_SIMD float sinf(float);
 DL_SIMD float cosf(float);
 DL_SIMD float erff(float);
 DL_SIMD float powf(float, float);
+DL_SIMD float log1pf(float);
+DL_SIMD float expm1f(float);
+DL_SIMD float log2f(float);
+DL_SIMD float tanf(float);
+DL_SIMD float atanf(float);
 
 /* powf, with the exponents of everyday formulas done by multiplication,
  * division or sqrtf, as PyTorch's pow kernel does: 2, 1, 0 and -1 round

@@ -336,6 +336,59 @@ end
 layers.Softmax = along_dim("Softmax", "softmax")
 layers.LogSoftmax = along_dim("LogSoftmax", "log_softmax")
 
+-- An activation that calls the tensor method `method` with its options,
+-- given as numbers in the order of `names` or as an options table:
+-- nn.LeakyReLU(0.2) or nn.LeakyReLU{negative_slope = 0.2}. Absent options
+-- keep the method's (PyTorch's) defaults; a layer without names takes no
+-- arguments.
+local function activation_with(name, method, names)
+    local Activation = Module:extend(name)
+    local known = {}
+    for _, option in ipairs(names) do known[option] = "number" end
+    function Activation:init(...)
+        local args, given = {...}, {}
+        local n = select("#", ...)
+        for i = 1, n do
+            local value = args[i]
+            if type(value) == "table" and i == n then
+                for k, v in pairs(options(name, i, value, known)) do given[k] = v end
+            elseif type(value) == "number" and names[i] then
+                given[names[i]] = value
+            elseif value ~= nil then
+                local expected = #names == 0 and "no arguments"
+                    or ("a number or an options table (%s)"):format(table.concat(names, ", "))
+                raise(("bad argument #%d to '%s' (expected %s, got %s)"):format(i, name, expected, type(value)))
+            end
+        end
+        rawset(self, "options", given)
+    end
+    function Activation:forward(x)
+        check_input(name, x)
+        return x[method](x, self.options)
+    end
+    function Activation:extra_repr()
+        local parts = {}
+        for _, option in ipairs(names) do
+            if self.options[option] ~= nil then
+                parts[#parts + 1] = ("%s=%s"):format(option, tostring(self.options[option]))
+            end
+        end
+        return table.concat(parts, ", ")
+    end
+    return Activation
+end
+
+--- nn.LeakyReLU{negative_slope = 0.01}, nn.ELU{alpha = 1}, nn.SiLU(),
+--- nn.Softplus{beta = 1, threshold = 20}, nn.LogSigmoid(),
+--- nn.Hardtanh{min_val = -1, max_val = 1}, nn.Mish()
+layers.LeakyReLU = activation_with("LeakyReLU", "leaky_relu", {"negative_slope"})
+layers.ELU = activation_with("ELU", "elu", {"alpha"})
+layers.SiLU = activation_with("SiLU", "silu", {})
+layers.Softplus = activation_with("Softplus", "softplus", {"beta", "threshold"})
+layers.LogSigmoid = activation_with("LogSigmoid", "logsigmoid", {})
+layers.Hardtanh = activation_with("Hardtanh", "hardtanh", {"min_val", "max_val"})
+layers.Mish = activation_with("Mish", "mish", {})
+
 local Identity = Module:extend("Identity")
 function Identity:forward(x) return x end
 layers.Identity = Identity

@@ -1,6 +1,7 @@
 -- nn.lua -- the `nn` table: modules, layers, losses, nn.init, nn.functional.
 local base = require "dl.module"
 local layers = require "dl.layers"
+local dl = require "dl"
 local F = require "dl.functional"
 local init = require "dl.initializers"
 local optim = require "dl.optim"
@@ -14,6 +15,13 @@ local nn = {
 }
 
 for name, layer in pairs(layers) do nn[name] = layer end
+
+--- Activations as functions too, as torch.nn.functional has them:
+--- nn.functional.leaky_relu(x, {negative_slope = 0.2}) is x:leaky_relu{...}.
+for _, name in ipairs{"relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "leaky_relu",
+                      "elu", "silu", "softplus", "logsigmoid", "hardtanh", "mish"} do
+    F[name] = F[name] or dl[name]
+end
 
 --- Losses: nn.mse_loss(pred, target, {reduction = "mean" | "sum" | "none"}) and
 --- friends; cross_entropy also takes {label_smoothing = }.
