@@ -188,7 +188,7 @@ static int f_embedding(lua_State *L)
     return ldl_result(L, dl_embedding(idx, w, ldl_newbox(L)));
 }
 
-static const char *const loss_options[] = {"reduction", "label_smoothing", NULL};
+static const char *const loss_options[] = {"reduction", NULL};
 
 /* The reduction option of the options table at `arg` (0: "mean"). */
 static dl_reduction opt_reduction(lua_State *L, int arg, const char *fn)
@@ -221,17 +221,47 @@ PAIR_LOSS(mse_loss)
 PAIR_LOSS(l1_loss)
 PAIR_LOSS(bce)
 PAIR_LOSS(bce_with_logits)
-PAIR_LOSS(nll_loss)
 
-/* F.cross_entropy(logits, labels[, {reduction="mean", label_smoothing=0}]) */
+static const char *const cross_entropy_options[] = {"reduction", "weight", "ignore_index",
+                                                    "label_smoothing", NULL};
+static const char *const nll_loss_options[] = {"reduction", "weight", "ignore_index", NULL};
+
+/* The options of cross_entropy / nll_loss at `arg` (0: none); the weight
+ * stays referenced by the options table. */
+static dl_class_loss_options opt_class_loss(lua_State *L, int arg, const char *fn)
+{
+    dl_class_loss_options o = {NULL, DL_IGNORE_DEFAULT, 0.0f, opt_reduction(L, arg, fn)};
+    o.label_smoothing = (float)opt_number(L, arg, fn, "label_smoothing", 0);
+    o.ignore_index = opt_number(L, arg, fn, "ignore_index", DL_IGNORE_DEFAULT);
+    if (arg != 0) {
+        lua_getfield(L, arg, "weight");
+        if (!lua_isnil(L, -1) && !(o.weight = ldl_totensor(L, -1, fn)))
+            ldl_argerror(L, arg, fn, "option 'weight' expects a tensor of class weights, got %s",
+                         ldl_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    return o;
+}
+
+/* F.cross_entropy(logits, target[, {reduction="mean", weight=, ignore_index=-100,
+ * label_smoothing=0}]) */
 static int f_cross_entropy(lua_State *L)
 {
     dl_tensor *logits = ldl_checktensor(L, 1, "cross_entropy");
-    dl_tensor *labels = ldl_checktensor(L, 2, "cross_entropy");
-    int opts = options(L, 3, "cross_entropy", loss_options);
-    dl_reduction r = opt_reduction(L, opts, "cross_entropy");
-    float smoothing = (float)opt_number(L, opts, "cross_entropy", "label_smoothing", 0);
-    return ldl_result(L, dl_cross_entropy(logits, labels, smoothing, r, ldl_newbox(L)));
+    dl_tensor *target = ldl_checktensor(L, 2, "cross_entropy");
+    int opts = options(L, 3, "cross_entropy", cross_entropy_options);
+    dl_class_loss_options o = opt_class_loss(L, opts, "cross_entropy");
+    return ldl_result(L, dl_cross_entropy_with(logits, target, &o, ldl_newbox(L)));
+}
+
+/* F.nll_loss(log_probs, labels[, {reduction="mean", weight=, ignore_index=-100}]) */
+static int f_nll_loss(lua_State *L)
+{
+    dl_tensor *log_probs = ldl_checktensor(L, 1, "nll_loss");
+    dl_tensor *labels = ldl_checktensor(L, 2, "nll_loss");
+    int opts = options(L, 3, "nll_loss", nll_loss_options);
+    dl_class_loss_options o = opt_class_loss(L, opts, "nll_loss");
+    return ldl_result(L, dl_nll_loss_with(log_probs, labels, &o, ldl_newbox(L)));
 }
 
 static const luaL_Reg functional[] = {

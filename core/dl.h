@@ -414,13 +414,32 @@ dl_status dl_layer_norm(const dl_tensor *x, const dl_tensor *weight, const dl_te
 dl_status dl_embedding(const dl_tensor *indices, const dl_tensor *weight, dl_tensor **out);
 
 /* Fused log-softmax + negative log-likelihood: logits (N, C), labels (N)
- * in 1..C; label_smoothing in [0, 1). */
+ * in 1..C; label_smoothing in [0, 1]. */
 dl_status dl_cross_entropy(const dl_tensor *logits, const dl_tensor *labels,
                            float label_smoothing, dl_reduction reduction, dl_tensor **out);
 
 /* Negative log-likelihood of log-probabilities (N, C) at labels (N). */
 dl_status dl_nll_loss(const dl_tensor *log_probs, const dl_tensor *labels,
                       dl_reduction reduction, dl_tensor **out);
+
+/* PyTorch's default ignore_index: a label of -100 counts for nothing. */
+#define DL_IGNORE_DEFAULT (-100.0)
+
+typedef struct {
+    const dl_tensor *weight;   /* (C) class weights (constants), or NULL */
+    double ignore_index;       /* a label whose positions count for nothing */
+    float label_smoothing;     /* [0, 1]; cross_entropy only */
+    dl_reduction reduction;    /* "mean" divides by the summed weights of the labels */
+} dl_class_loss_options;
+
+/* cross_entropy / nll_loss with PyTorch's options (class_loss.c): scores
+ * (N, C) or (N, C, d1, ...); target either labels (N[, d1, ...]) in 1..C
+ * (or ignore_index), or, for cross_entropy, probabilities of the scores'
+ * shape. "none" gives (N[, d1, ...]). */
+dl_status dl_cross_entropy_with(const dl_tensor *logits, const dl_tensor *target,
+                                const dl_class_loss_options *options, dl_tensor **out);
+dl_status dl_nll_loss_with(const dl_tensor *log_probs, const dl_tensor *target,
+                           const dl_class_loss_options *options, dl_tensor **out);
 
 /* Elementwise losses between same-shaped tensors: squared error,
  * absolute error, binary cross-entropy of probabilities, and the stable
