@@ -20,8 +20,9 @@ local function tensor(spec)
 end
 
 -- A case's argument: a tensor, transposed back to a non-contiguous view
--- when it was written swapped.
+-- when it was written swapped, or a plain value.
 local function argument(spec)
+    if spec.value then return spec.value end
     local t = tensor(spec.tensor)
     return spec.swapped and t:transpose(1, -1) or t
 end
@@ -70,7 +71,7 @@ describe("nn vocabulary matches PyTorch", function()
                     if case.grad[i] then args[i]:requires_grad(true) end
                 end
                 args[#args + 1] = options(case.opts)
-                local out = nn[case.name](table.unpack(args))
+                local out = (nn[case.name] or nn.functional[case.name])(table.unpack(args))
                 agree(out, case.output, "output")
                 if out.requires_grad then
                     (out * tensor(case.upstream)):sum():backward()
@@ -98,7 +99,8 @@ describe("nn vocabulary matches PyTorch", function()
                 local x = argument(case.input):requires_grad(true)
                 local y = layer(x)
                 agree(y, case.output, "output")
-                (y * tensor(case.upstream)):sum():backward()
+                local loss = (y * tensor(case.upstream)):sum()
+                loss:backward()
                 agree(x.grad, case.grads.input, "input gradient")
                 for name, spec in pairs(case.grads) do
                     if name ~= "input" then agree(layer[name].grad, spec, name .. " gradient") end

@@ -9,11 +9,13 @@ A case's input written with `swapped = true` holds x.transpose(0, -1): the
 Lua side transposes it back, so dl sees a non-contiguous tensor.
 """
 import sys
+import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+warnings.filterwarnings("ignore")
 torch.manual_seed(0)
 cases = []
 
@@ -48,6 +50,8 @@ def labels(t, ignore=-100, dl_ignore=-100):
 
 
 def spec(x, swapped):
+    if not isinstance(x, torch.Tensor):
+        return {"value": x}
     if swapped and x.dim() >= 2:
         return {"tensor": x.transpose(0, -1).contiguous(), "swapped": True}
     return {"tensor": x}
@@ -183,6 +187,106 @@ for reduction in ["mean", "sum", "none"]:
             [x1, x2], [x1, x2, ysign], {"margin": 0.2, "reduction": reduction})
 fn_case("cosine_embedding_loss", lambda u, v: F.cosine_embedding_loss(u, v, ysign),
         [x1, x2], [x1, x2, ysign], swapped=True)
+
+# ---- convolution ----------------------------------------------------------------------
+
+img = torch.randn(2, 4, 7, 6)
+conv_cases = [
+    ({"dilation": 2}, dict(dilation=2)),
+    ({"dilation": [2, 1], "padding": [2, 1]}, dict(dilation=(2, 1), padding=(2, 1))),
+    ({"groups": 2}, dict(groups=2)),
+    ({"groups": 4, "padding": 1}, dict(groups=4, padding=1)),
+    ({"groups": 2, "dilation": 2, "stride": 2, "padding": 1},
+     dict(groups=2, dilation=2, stride=2, padding=1)),
+    ({"padding": "same"}, dict(padding="same")),
+    ({"padding": "valid", "bias": False}, dict(padding="valid", bias=False)),
+    ({"padding": "same", "dilation": [1, 2]}, dict(padding="same", dilation=(1, 2))),
+    ({"padding": 1, "padding_mode": "reflect"}, dict(padding=1, padding_mode="reflect")),
+    ({"padding": [2, 1], "padding_mode": "replicate"}, dict(padding=(2, 1), padding_mode="replicate")),
+    ({"padding": 1, "padding_mode": "circular", "stride": 2},
+     dict(padding=1, padding_mode="circular", stride=2)),
+    ({"padding": "same", "padding_mode": "reflect", "groups": 2},
+     dict(padding="same", padding_mode="reflect", groups=2)),
+]
+for k in [3, (4, 2)]:
+    for dl_opts, torch_opts in conv_cases:
+        layer_case("Conv2d", lambda: nn.Conv2d(4, 8, k, **torch_opts), img,
+                   [4, 8, list(k) if isinstance(k, tuple) else k], dl_opts,
+                   swapped=dl_opts.get("groups") == 2)
+layer_case("Conv2d", lambda: nn.Conv2d(4, 4, 3, groups=4, padding="same"), torch.randn(0, 4, 5, 5),
+           [4, 4, 3], {"groups": 4, "padding": "same"})
+seq = torch.randn(3, 4, 11)
+for dl_opts, torch_opts in [({}, {}), ({"stride": 2, "padding": 2}, dict(stride=2, padding=2)),
+                            ({"dilation": 3, "groups": 2}, dict(dilation=3, groups=2)),
+                            ({"padding": "same"}, dict(padding="same")),
+                            ({"padding": 2, "padding_mode": "circular"},
+                             dict(padding=2, padding_mode="circular")),
+                            ({"padding": "same", "padding_mode": "reflect"},
+                             dict(padding="same", padding_mode="reflect"))]:
+    layer_case("Conv1d", lambda: nn.Conv1d(4, 6, 4, **torch_opts), seq, [4, 6, 4], dl_opts,
+               swapped=not dl_opts)
+pads = torch.randn(2, 3, 4, 5)
+for mode in ["constant", "reflect", "replicate", "circular"]:
+    fn_case("pad", lambda x: F.pad(x, (2, 1, 3, 0), mode=mode), [pads], [pads, [2, 1, 3, 0]],
+            {"mode": mode})
+    fn_case("pad", lambda x: F.pad(x, (1, 3), mode=mode), [pads[0]], [pads[0], [1, 3]],
+            {"mode": mode}, swapped=True)
+fn_case("pad", lambda x: F.pad(x, (1, 1, 1, 1), value=2.5), [pads], [pads, [1, 1, 1, 1]],
+        {"value": 2.5})
+
+# ---- pooling ---------------------------------------------------------------------------
+
+pool_img = torch.randn(2, 3, 7, 6)
+for dl_opts, torch_opts in [({"ceil_mode": True}, dict(ceil_mode=True)),
+                            ({"stride": 2, "padding": 1, "ceil_mode": True},
+                             dict(stride=2, padding=1, ceil_mode=True))]:
+    layer_case("MaxPool2d", lambda: nn.MaxPool2d(3, **torch_opts), pool_img, [3], dl_opts)
+for dl_opts, torch_opts in [({"ceil_mode": True}, dict(ceil_mode=True)),
+                            ({"stride": 2, "padding": 1, "count_include_pad": False},
+                             dict(stride=2, padding=1, count_include_pad=False)),
+                            ({"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+                             dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+                            ({"stride": 2, "padding": 1, "ceil_mode": True},
+                             dict(stride=2, padding=1, ceil_mode=True))]:
+    layer_case("AvgPool2d", lambda: nn.AvgPool2d(3, **torch_opts), pool_img, [3], dl_opts,
+               swapped=True)
+for dl_opts, torch_opts in [({}, {}), ({"stride": 2, "padding": 1}, dict(stride=2, padding=1)),
+                            ({"stride": 2, "ceil_mode": True}, dict(stride=2, ceil_mode=True))]:
+    layer_case("MaxPool1d", lambda: nn.MaxPool1d(3, **torch_opts), seq, [3], dl_opts)
+    layer_case("AvgPool1d", lambda: nn.AvgPool1d(3, **torch_opts), seq, [3], dl_opts, swapped=True)
+layer_case("AvgPool1d", lambda: nn.AvgPool1d(4, stride=3, padding=2, count_include_pad=False), seq,
+           [4], {"stride": 3, "padding": 2, "count_include_pad": False})
+for size in [1, 3, [4, 5], [7, 6], [9, 8]]:
+    torch_size = tuple(size) if isinstance(size, list) else size
+    layer_case("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(torch_size), pool_img, [size],
+               swapped=size == 3)
+    layer_case("AdaptiveMaxPool2d", lambda: nn.AdaptiveMaxPool2d(torch_size), pool_img, [size])
+layer_case("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(2), torch.randn(0, 3, 5, 5), [2])
+
+# ---- upsampling --------------------------------------------------------------------------
+
+small = torch.randn(2, 3, 4, 5)
+for opts in [{"scale_factor": 2}, {"scale_factor": [3, 1.5]}, {"size": [7, 3]}, {"size": 9},
+             {"scale_factor": 2, "mode": "bilinear"}, {"size": [7, 3], "mode": "bilinear"},
+             {"scale_factor": 1.7, "mode": "bilinear", "align_corners": True},
+             {"size": [1, 8], "mode": "bilinear", "align_corners": True},
+             {"size": [2, 3], "mode": "bilinear"}]:
+    torch_opts = {k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
+    layer_case("Upsample", lambda: nn.Upsample(**torch_opts), small, [], opts,
+               swapped="size" in opts)
+    fn_case("interpolate", lambda x: F.interpolate(x, **torch_opts), [small], None, opts)
+
+# ---- normalisation -------------------------------------------------------------------------
+
+layer_case("BatchNorm1d", lambda: nn.BatchNorm1d(4), seq * 2 + 1, [4], swapped=True)
+layer_case("BatchNorm1d", lambda: nn.BatchNorm1d(4), seq * 2 + 1, [4], train=False)
+layer_case("BatchNorm1d", lambda: nn.BatchNorm1d(4, affine=False, momentum=0.3), seq, [4],
+           {"affine": False, "momentum": 0.3})
+layer_case("LayerNorm", lambda: nn.LayerNorm((4, 11)), seq, [[4, 11]], swapped=True)
+layer_case("LayerNorm", lambda: nn.LayerNorm((3, 7, 6), eps=1e-3), pool_img, [[3, 7, 6]], {"eps": 1e-3})
+layer_case("LayerNorm", lambda: nn.LayerNorm([11]), seq, [[11]])
+layer_case("LayerNorm", lambda: nn.LayerNorm((7, 6), elementwise_affine=False), pool_img, [[7, 6]],
+           {"affine": False})
 
 # ---- output --------------------------------------------------------------------------
 

@@ -278,8 +278,8 @@ local function pooling(name, functional, axes)
         rawset(self, "count_include_pad", opts.count_include_pad ~= false)
     end
     function Pool:forward(x)
-        local pool_opts = {stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode,
-                           count_include_pad = average and self.count_include_pad or nil}
+        local pool_opts = {stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode}
+        if average then pool_opts.count_include_pad = self.count_include_pad end
         if axes == 2 then return functional(x, self.kernel_size, pool_opts) end
         check_input(name, x)
         if x:dim() ~= 3 then
