@@ -68,9 +68,58 @@ static dl_status run_soft_cross_entropy(dl_tensor *const *in, dl_tensor **out)
     return st;
 }
 
+/* ---- convolution, padding, pooling, upsampling ---- */
+
+/* x (2, 4, 6, 5), weight (4, 4/groups, 3, 2), bias (4). */
+static dl_status run_conv_general(dl_tensor *const *in, dl_tensor **out)
+{
+    static const dl_conv2d_options options[] = {
+        {{1, 1}, {1, 1, 0, 0}, {2, 1}, 1},      /* dilation */
+        {{2, 1}, {1, 1, 1, 1}, {1, 1}, 2},      /* groups, strided */
+        {{1, 1}, {1, 2, 0, 1}, {1, 2}, 4},      /* depthwise, dilated, uneven padding */
+    };
+    return dl_conv2d_with(in[0], in[1], in[2], &options[current_param], out);
+}
+
+static dl_status run_pad(dl_tensor *const *in, dl_tensor **out)
+{
+    int pads[4] = {2, 1, 1, 3};
+    return dl_pad(in[0], current_param == DL_PAD_CIRCULAR ? 2 : 4, pads,
+                  (dl_pad_mode)current_param, 0.5f, out);
+}
+
+/* 1, 2: max / average with ceil_mode; 3: average without the padding;
+ * 4, 5: adaptive max / average. */
+static dl_status run_pool_windows(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_pool2d_options o = {{3, 2}, {2, 2}, {1, 1}, current_param != 3, current_param == 2};
+    int64_t size[2] = {3, 4};
+    switch (current_param) {
+    case 1: return dl_max_pool2d_with(in[0], &o, out);
+    case 2: case 3: return dl_avg_pool2d_with(in[0], &o, out);
+    case 4: return dl_adaptive_max_pool2d(in[0], size, out);
+    default: return dl_adaptive_avg_pool2d(in[0], size, out);
+    }
+}
+
+static dl_status run_interpolate(dl_tensor *const *in, dl_tensor **out)
+{
+    int64_t size[2] = {7, 4};
+    double none[2] = {0, 0}, scale[2] = {2, 1.5};
+    bool by_scale = current_param == 3;
+    if (by_scale) {
+        size[0] = 8;
+        size[1] = 7;
+    }
+    return dl_interpolate(in[0], size, by_scale ? scale : none,
+                          current_param == 0 ? DL_UPSAMPLE_NEAREST : DL_UPSAMPLE_BILINEAR,
+                          current_param == 2, out);
+}
+
 #define S(...) {__VA_ARGS__}
 #define ONE(nd, ...) 1, {nd}, {S(__VA_ARGS__)}
 #define TWO(n1, n2, s1, s2) 2, {n1, n2}, {s1, s2}
+#define THREE(n1, n2, n3, s1, s2, s3) 3, {n1, n2, n3}, {s1, s2, s3}
 
 static const grad_case cases[] = {
     {"cross_entropy (N, C, d)", ONE(3, 2, 4, 3), run_class_loss, 0},
@@ -82,6 +131,23 @@ static const grad_case cases[] = {
     {"nll_loss none", ONE(3, 2, 4, 3), run_class_loss, 13},
     {"cross_entropy probabilities", TWO(2, 2, S(3, 4), S(3, 4)), run_soft_cross_entropy, 0},
     {"cross_entropy probabilities weighted", TWO(2, 2, S(3, 4), S(3, 4)), run_soft_cross_entropy, 1},
+    {"conv2d dilated", THREE(4, 4, 1, S(2, 4, 6, 5), S(4, 4, 3, 2), S(4)), run_conv_general, 0},
+    {"conv2d groups, strided", THREE(4, 4, 1, S(2, 4, 6, 5), S(4, 2, 3, 2), S(4)), run_conv_general, 1},
+    {"conv2d depthwise, uneven padding", THREE(4, 4, 1, S(2, 4, 6, 5), S(4, 1, 3, 2), S(4)),
+     run_conv_general, 2},
+    {"pad constant", ONE(3, 2, 4, 5), run_pad, DL_PAD_CONSTANT},
+    {"pad reflect", ONE(3, 2, 4, 5), run_pad, DL_PAD_REFLECT},
+    {"pad replicate", ONE(3, 2, 4, 5), run_pad, DL_PAD_REPLICATE},
+    {"pad circular (last dim)", ONE(3, 2, 4, 5), run_pad, DL_PAD_CIRCULAR},
+    {"max_pool2d ceil_mode", ONE(4, 2, 2, 6, 5), run_pool_windows, 1},
+    {"avg_pool2d ceil_mode", ONE(4, 2, 2, 6, 5), run_pool_windows, 2},
+    {"avg_pool2d without the padding", ONE(4, 2, 2, 6, 5), run_pool_windows, 3},
+    {"adaptive_max_pool2d", ONE(4, 2, 2, 7, 5), run_pool_windows, 4},
+    {"adaptive_avg_pool2d", ONE(4, 2, 2, 7, 5), run_pool_windows, 5},
+    {"interpolate nearest", ONE(4, 2, 2, 3, 5), run_interpolate, 0},
+    {"interpolate bilinear", ONE(4, 2, 2, 3, 5), run_interpolate, 1},
+    {"interpolate bilinear, align_corners", ONE(4, 2, 2, 3, 5), run_interpolate, 2},
+    {"interpolate bilinear by scale", ONE(4, 2, 2, 4, 5), run_interpolate, 3},
 };
 
 /* sum(out * R) in double. */
