@@ -11,7 +11,8 @@ local losses = {}
 local c_bce, c_bce_with_logits = F.bce, F.bce_with_logits
 
 local function shape_text(x)
-    return "(" .. table.concat(x:shape(), ", ") .. ")"
+    local shape = x:shape()
+    return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
 end
 
 local function check_tensor(fn, argn, x, what)
