@@ -20,11 +20,11 @@
  * the number of positions for distributions.
  */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 
 #include "../autograd.h"
 #include "../internal.h"
+#include "../kernels/kernels.h"
 
 typedef struct {
     const char *fn;
@@ -113,47 +113,95 @@ typedef struct {
     dl_reduction reduction;
 } class_loss_record;
 
-/* The coefficients a[c] of position (img, pos) written to a (C floats, with
- * stride 1); returns their sum, or 0 with a all 0 for an ignored label. */
-static double position_coefficients(const class_loss_record *r, const float *target,
-                                    const float *w, int64_t img, int64_t pos, float *a)
+static float class_weight(const float *w, int64_t k)
+{
+    return w ? w[k] : 1.0f;
+}
+
+/* The label of position i, 0-based, or -1 when it is the ignored one. */
+static int64_t position_label(const class_loss_record *r, const float *labels, int64_t i)
+{
+    return (double)labels[i] == r->ignore ? -1 : (int64_t)labels[i] - 1;
+}
+
+/* The loss of position (img, pos) from its log-probabilities lp (laid out
+ * as the scores); *count is its weight in "mean". */
+static double position_loss(const class_loss_record *r, const float *lp, const float *target,
+                            const float *w, int64_t img, int64_t pos, double *count)
 {
     int64_t c = r->lay.c, s = r->lay.s;
+    const float *l = lp + img * c * s + pos;
     float eps = r->eps, share = eps / (float)c;
-    double sum = 0;
+    double loss = 0;
     if (r->lay.distributions) {
         const float *t = target + img * c * s + pos;
         for (int64_t k = 0; k < c; k++) {
-            a[k] = (w ? w[k] : 1.0f) * ((1.0f - eps) * t[k * s] + share);
-            sum += a[k];
+            float a = class_weight(w, k) * ((1.0f - eps) * t[k * s] + share);
+            if (a != 0.0f)   /* 0 log 0 counts as 0 */
+                loss -= (double)a * l[k * s];
         }
-        return sum;
+        *count = 1.0;
+        return loss;
     }
-    float label = target[img * s + pos];
-    bool ignored = (double)label == r->ignore;
-    int64_t y = ignored ? -1 : (int64_t)label - 1;
-    for (int64_t k = 0; k < c; k++) {
-        a[k] = ignored ? 0.0f : share * (w ? w[k] : 1.0f);
-        sum += a[k];
+    int64_t y = position_label(r, target, img * s + pos);
+    if (y < 0) {
+        *count = 0.0;
+        return 0.0;
     }
-    if (!ignored) {
-        float wy = w ? w[y] : 1.0f;
-        a[y] += (1.0f - eps) * wy;
-        sum += (1.0f - eps) * wy;
+    float wy = class_weight(w, y);
+    loss = -(double)((1.0f - eps) * wy) * l[y * s];
+    if (eps > 0) {
+        double smooth = 0;
+        for (int64_t k = 0; k < c; k++)
+            smooth += (double)class_weight(w, k) * l[k * s];
+        loss -= share * smooth;
     }
-    return sum;
+    *count = wy;
+    return loss;
 }
 
-/* The weight with which position (img, pos) counts in "mean". */
-static double position_count(const class_loss_record *r, const float *target, const float *w,
-                             int64_t img, int64_t pos)
+/* dL/dscores of position (img, pos) into d (laid out as the scores), and
+ * dL/dtarget into dt when it is not NULL; `scale` is dL/dloss there and
+ * sum_w the sum of the class weights. */
+static void position_grad(const class_loss_record *r, const float *lp, const float *target,
+                          const float *w, double sum_w, int64_t img, int64_t pos, double scale,
+                          float *d, float *dt)
 {
-    if (r->lay.distributions)
-        return 1.0;
-    float label = target[img * r->lay.s + pos];
-    if ((double)label == r->ignore)
-        return 0.0;
-    return w ? w[(int64_t)label - 1] : 1.0;
+    int64_t c = r->lay.c, s = r->lay.s, at = img * c * s + pos;
+    const float *l = lp + at;
+    float *dx = d + at, eps = r->eps, share = eps / (float)c;
+    bool logits = r->lay.logits;
+    if (r->lay.distributions) {
+        const float *t = target + at;
+        double total = 0;
+        for (int64_t k = 0; k < c; k++)
+            total += class_weight(w, k) * ((1.0f - eps) * t[k * s] + share);
+        for (int64_t k = 0; k < c; k++) {
+            float a = class_weight(w, k) * ((1.0f - eps) * t[k * s] + share);
+            dx[k * s] = (float)(scale * (logits ? total * expf(l[k * s]) - a : -a));
+            if (dt)
+                dt[at + k * s] = (float)(-scale * (1.0f - eps) * class_weight(w, k) * l[k * s]);
+        }
+        return;
+    }
+    int64_t y = position_label(r, target, img * s + pos);
+    if (y < 0) {   /* no gradient, even when "mean" is 0/0 */
+        for (int64_t k = 0; k < c; k++)
+            dx[k * s] = 0.0f;
+        return;
+    }
+    float wy = class_weight(w, y), sc = (float)scale;
+    float total = (1.0f - eps) * wy + share * (float)sum_w, on = logits ? 1.0f : 0.0f;
+    if (w) {
+        #pragma omp simd
+        for (int64_t k = 0; k < c; k++)
+            dx[k * s] = sc * (on * total * expf(l[k * s]) - share * w[k]);
+    } else {
+        #pragma omp simd
+        for (int64_t k = 0; k < c; k++)
+            dx[k * s] = sc * (on * total * expf(l[k * s]) - share);
+    }
+    dx[y * s] -= sc * (1.0f - eps) * wy;
 }
 
 static void load_record(const dl_node *node, class_loss_record *r)
@@ -179,7 +227,7 @@ static void store_record(dl_node *node, const class_loss_record *r)
     node->scalar[2] = r->denominator;
 }
 
-/* saved: 0 the log-probabilities (cross_entropy) or a placeholder, 1 the
+/* saved: 0 the log-probabilities (the scores themselves for nll_loss), 1 the
  * target, 2 the weight (when given). inputs: the scores, and a target
  * distribution that requires grad. */
 static dl_status class_loss_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
@@ -190,79 +238,37 @@ static dl_status class_loss_backward(dl_node *node, const dl_tensor *out, const 
     const dl_tensor *weight = node->nsaved > 2 ? dl_saved(node, 2) : NULL;
     if (!log_probs || !target || (node->nsaved > 2 && !weight))
         return DL_ERR_ARGUMENT;
-    dl_tensor *in = node->inputs[0], *grad, *gc, *scratch = NULL;
-    int64_t n = r.lay.n, c = r.lay.c, s = r.lay.s, per_thread;
+    dl_tensor *in = node->inputs[0], *grad, *gc, *dt = NULL;
+    int64_t n = r.lay.n, c = r.lay.c, s = r.lay.s;
     dl_status st = dl_empty(r.lay.fn, in->ndim, in->shape, &grad);
     if (st != DL_OK)
         return st;
     if ((st = dl_contiguous(g, &gc)) != DL_OK ||
-        (st = dl_thread_scratch(r.lay.fn, c, &scratch, &per_thread)) != DL_OK) {
+        (node->ninputs > 1 && node->inputs[1]->requires_grad &&
+         (st = dl_empty(r.lay.fn, in->ndim, in->shape, &dt)) != DL_OK)) {
         dl_release(grad);
         dl_release(gc);
-        return st;
-    }
-    dl_tensor *dt = NULL;
-    if (node->ninputs > 1 && node->inputs[1]->requires_grad &&
-        (st = dl_empty(r.lay.fn, in->ndim, in->shape, &dt)) != DL_OK) {
-        dl_release(grad);
-        dl_release(gc);
-        dl_release(scratch);
         return st;
     }
     const float *lp = dl_data(log_probs), *t = dl_data(target), *gv = dl_data(gc);
     const float *w = weight ? dl_data(weight) : NULL;
-    float *d = dl_data(grad), *base = dl_data(scratch), *dtv = dt ? dl_data(dt) : NULL;
+    float *d = dl_data(grad), *dtv = dt ? dl_data(dt) : NULL;
+    double sum_w = 0;
+    for (int64_t k = 0; k < c; k++)
+        sum_w += class_weight(w, k);
     #pragma omp parallel for schedule(static) if (n * s * c > DL_PARALLEL_THRESHOLD)
     for (int64_t i = 0; i < n * s; i++) {
-        int64_t img = i / s, pos = i % s;
-        float *a = base + omp_get_thread_num() * per_thread;
-        double total = position_coefficients(&r, t, w, img, pos, a);
         double scale = r.reduction == DL_REDUCE_NONE ? gv[i]
                      : r.reduction == DL_REDUCE_SUM  ? gv[0]
                                                      : gv[0] / r.denominator;
-        int64_t at = img * c * s + pos;
-        for (int64_t k = 0; k < c; k++)
-            d[at + k * s] = a[k] == 0.0f && total == 0.0
-                                ? 0.0f   /* an ignored label: no gradient, even when "mean" is 0/0 */
-                                : (float)(scale * (r.lay.logits ? total * expf(lp[at + k * s]) - a[k]
-                                                                : -a[k]));
-        if (dtv)
-            for (int64_t k = 0; k < c; k++)
-                dtv[at + k * s] = (float)(-scale * (1.0f - r.eps) * (w ? w[k] : 1.0f) * lp[at + k * s]);
+        position_grad(&r, lp, t, w, sum_w, i / s, i % s, scale, d, dtv);
     }
     dl_release(gc);
-    dl_release(scratch);
     if (dt && (st = dl_accumulate_grad(node->inputs[1], dt)) != DL_OK) {
         dl_release(grad);
         return st;
     }
     return dl_accumulate_grad(in, grad);
-}
-
-/* Log-probabilities of position (img, pos) of x into logp (C floats);
- * for logits, also into keep (laid out as x) when not NULL. */
-static void position_log_probs(const class_layout *lay, const float *x, int64_t img, int64_t pos,
-                               float *logp, float *keep)
-{
-    int64_t c = lay->c, s = lay->s;
-    const float *row = x + img * c * s + pos;
-    if (!lay->logits) {
-        for (int64_t k = 0; k < c; k++)
-            logp[k] = row[k * s];
-        return;
-    }
-    float m = -INFINITY;
-    for (int64_t k = 0; k < c; k++)
-        m = row[k * s] > m ? row[k * s] : m;
-    double sum = 0;
-    for (int64_t k = 0; k < c; k++)
-        sum += exp((double)(row[k * s] - m));
-    double lse = m + log(sum);
-    for (int64_t k = 0; k < c; k++) {
-        logp[k] = (float)(row[k * s] - lse);
-        if (keep)
-            keep[img * c * s + pos + k * s] = logp[k];
-    }
 }
 
 static dl_status class_loss(const char *fn, bool logits, const dl_tensor *scores,
@@ -278,35 +284,35 @@ static dl_status class_loss(const char *fn, bool logits, const dl_tensor *scores
     const dl_tensor *inputs[2] = {scores, target};
     int ninputs = lay.distributions ? 2 : 1;
     bool record = dl_needs_grad(ninputs, inputs);
-    int64_t shape[DL_MAX_DIM] = {n}, per_thread;
+    int64_t shape[DL_MAX_DIM] = {n};
     for (int d = 2; d < scores->ndim; d++)
         shape[d - 1] = scores->shape[d];
-    dl_tensor *x = NULL, *t = NULL, *w = NULL, *losses = NULL, *log_probs = NULL, *scratch = NULL;
+    dl_tensor *x = NULL, *t = NULL, *w = NULL, *losses = NULL, *log_probs = NULL;
     if ((st = dl_contiguous(scores, &x)) == DL_OK && (st = dl_contiguous(target, &t)) == DL_OK &&
         (!o->weight || (st = dl_contiguous(o->weight, &w)) == DL_OK) &&
         (lay.distributions || (st = check_labels(&lay, dl_data(t), o->ignore_index)) == DL_OK) &&
-        (st = dl_thread_scratch(fn, 2 * c, &scratch, &per_thread)) == DL_OK &&
-        (st = dl_empty(fn, scores->ndim - 1, shape, &losses)) == DL_OK &&
-        (!record || (st = dl_empty(fn, logits ? scores->ndim : 1,
-                                   logits ? scores->shape : (const int64_t[]){1}, &log_probs)) == DL_OK)) {
-        const float *xv = dl_data(x), *tv = dl_data(t), *wv = w ? dl_data(w) : NULL;
-        float *base = dl_data(scratch), *lv = dl_data(losses);
-        float *keep = log_probs && logits ? dl_data(log_probs) : NULL;
+        (st = dl_empty(fn, scores->ndim - 1, shape, &losses)) == DL_OK) {
+        /* nll_loss reads the scores as log-probabilities; cross_entropy
+         * computes them (and keeps them for backward). */
+        if (logits && (st = dl_empty(fn, scores->ndim, scores->shape, &log_probs)) == DL_OK)
+            kernel_log_softmax(n, c, s, dl_data(x), dl_data(log_probs));
+        else if (!logits) {
+            dl_retain(x);
+            log_probs = x;
+        }
+    }
+    if (st == DL_OK) {
+        const float *lp = dl_data(log_probs), *tv = dl_data(t), *wv = w ? dl_data(w) : NULL;
+        float *lv = dl_data(losses);
         double total = 0, denominator = 0;
         #pragma omp parallel for schedule(static) reduction(+ : total, denominator) \
             if (n * s * c > DL_PARALLEL_THRESHOLD)
         for (int64_t i = 0; i < n * s; i++) {
-            int64_t img = i / s, pos = i % s;
-            float *a = base + omp_get_thread_num() * per_thread, *logp = a + c;
-            position_log_probs(&lay, xv, img, pos, logp, keep);
-            position_coefficients(&r, tv, wv, img, pos, a);
-            double loss = 0;
-            for (int64_t k = 0; k < c; k++)
-                if (a[k] != 0.0f)
-                    loss -= (double)a[k] * logp[k];
+            double count;
+            double loss = position_loss(&r, lp, tv, wv, i / s, i % s, &count);
             lv[i] = (float)loss;
             total += loss;
-            denominator += position_count(&r, tv, wv, img, pos);
+            denominator += count;
         }
         r.denominator = lay.distributions ? (double)(n * s) : denominator;
         if (o->reduction != DL_REDUCE_NONE) {
@@ -332,7 +338,6 @@ static dl_status class_loss(const char *fn, bool logits, const dl_tensor *scores
     dl_release(t);
     dl_release(w);
     dl_release(log_probs);
-    dl_release(scratch);
     if (st != DL_OK) {
         dl_release(losses);
         return st;

@@ -12,6 +12,8 @@
  *   forward:  Y_g (O/G, L) = W_g (O/G, K) @ col + b
  *   backward: dW_g += G_g @ col^T;  dcol = W_g^T @ G_g, dx = col2im(dcol)
  * Ho = (H + pt + pb - dh*(kh - 1) - 1) / sh + 1, and likewise Wo.
+ * The unfolding loops stay serial: one image's col is small, and a thread
+ * team per image and group cost more than it saved (sgemm has its own).
  */
 #include <cblas.h>
 #include <string.h>
@@ -24,25 +26,37 @@ typedef struct {
     int64_t kh, kw, sh, sw, pt, pl, dh, dw, ho, wo;
 } dilated_geometry;
 
+/* Output columns [lo, hi) of a row whose input column ow*sw - pl + j*dw
+ * falls inside 0..w-1. */
+static void valid_columns(const dilated_geometry *g, int64_t j, int64_t *lo, int64_t *hi)
+{
+    int64_t first = g->pl - j * g->dw;                /* ow*sw >= first */
+    int64_t last = g->w + g->pl - j * g->dw;          /* ow*sw < last */
+    *lo = first <= 0 ? 0 : (first + g->sw - 1) / g->sw;
+    *hi = last <= 0 ? 0 : (last + g->sw - 1) / g->sw;
+    *hi = *hi > g->wo ? g->wo : *hi;
+    *lo = *lo > *hi ? *hi : *lo;
+}
+
 /* x (c, h, w) of one image's group -> col (c*kh*kw, ho*wo). */
 static void im2col_dilated(const float *restrict x, const dilated_geometry *g,
                            float *restrict col)
 {
-    int64_t l = g->ho * g->wo;
-    for (int64_t ch = 0; ch < g->c; ch++)
-        for (int64_t i = 0; i < g->kh; i++)
-            for (int64_t j = 0; j < g->kw; j++) {
-                float *dst = col + ((ch * g->kh + i) * g->kw + j) * l;
-                const float *plane = x + ch * g->h * g->w;
-                for (int64_t oh = 0; oh < g->ho; oh++) {
-                    int64_t ih = oh * g->sh - g->pt + i * g->dh;
-                    for (int64_t ow = 0; ow < g->wo; ow++) {
-                        int64_t iw = ow * g->sw - g->pl + j * g->dw;
-                        bool inside = ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
-                        dst[oh * g->wo + ow] = inside ? plane[ih * g->w + iw] : 0.0f;
-                    }
-                }
-            }
+    int64_t l = g->ho * g->wo, rows = g->c * g->kh * g->kw;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t ch = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw, lo, hi;
+        float *dst = col + r * l;
+        const float *plane = x + ch * g->h * g->w;
+        valid_columns(g, j, &lo, &hi);
+        for (int64_t oh = 0; oh < g->ho; oh++) {
+            int64_t ih = oh * g->sh - g->pt + i * g->dh;
+            float *row = dst + oh * g->wo;
+            bool inside = ih >= 0 && ih < g->h;
+            int64_t base = ih * g->w - g->pl + j * g->dw;   /* input of ow: base + ow*sw */
+            for (int64_t ow = 0; ow < g->wo; ow++)
+                row[ow] = inside && ow >= lo && ow < hi ? plane[base + ow * g->sw] : 0.0f;
+        }
+    }
 }
 
 /* The adjoint: dx (c, h, w) += the columns' windows. */
@@ -55,15 +69,15 @@ static void col2im_dilated(const float *restrict col, const dilated_geometry *g,
             for (int64_t j = 0; j < g->kw; j++) {
                 const float *src = col + ((ch * g->kh + i) * g->kw + j) * l;
                 float *plane = dx + ch * g->h * g->w;
+                int64_t lo, hi;
+                valid_columns(g, j, &lo, &hi);
                 for (int64_t oh = 0; oh < g->ho; oh++) {
                     int64_t ih = oh * g->sh - g->pt + i * g->dh;
                     if (ih < 0 || ih >= g->h)
                         continue;
-                    for (int64_t ow = 0; ow < g->wo; ow++) {
-                        int64_t iw = ow * g->sw - g->pl + j * g->dw;
-                        if (iw >= 0 && iw < g->w)
-                            plane[ih * g->w + iw] += src[oh * g->wo + ow];
-                    }
+                    int64_t base = ih * g->w - g->pl + j * g->dw;
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        plane[base + ow * g->sw] += src[oh * g->wo + ow];
                 }
             }
 }
