@@ -288,6 +288,27 @@ layer_case("LayerNorm", lambda: nn.LayerNorm([11]), seq, [[11]])
 layer_case("LayerNorm", lambda: nn.LayerNorm((7, 6), elementwise_affine=False), pool_img, [[7, 6]],
            {"affine": False})
 
+# ---- more corners: smoothing over extra dims, empty batches, broadcast weights ----------
+
+fn_case("cross_entropy", lambda x: F.cross_entropy(x, y_img, label_smoothing=0.25, weight=w4[:3]),
+        [scores], [scores, labels(y_img)], {"label_smoothing": 0.25, "weight": w4[:3]}, swapped=True)
+fn_case("cross_entropy", lambda x: F.cross_entropy(x, torch.zeros(0, 3, 5, dtype=torch.long),
+                                                  reduction="none"),
+        [torch.randn(0, 3, 3, 5)], [torch.randn(0, 3, 3, 5), torch.zeros(0, 3, 5)], {"reduction": "none"})
+maps = torch.randn(2, 3, 4, 5)
+fn_case("bce_with_logits",
+        lambda x, tt: F.binary_cross_entropy_with_logits(x, tt, pos_weight=torch.tensor([[[2.0]], [[0.5]], [[1.0]]])),
+        [maps, torch.rand(2, 3, 4, 5)], None, {"pos_weight": torch.tensor([[[2.0]], [[0.5]], [[1.0]]])},
+        grad=[True, False])
+empty_img = torch.randn(0, 3, 6, 5)
+layer_case("MaxPool2d", lambda: nn.MaxPool2d(2, ceil_mode=True), empty_img, [2], {"ceil_mode": True})
+layer_case("Upsample", lambda: nn.Upsample(scale_factor=2, mode="bilinear"), empty_img, [],
+           {"scale_factor": 2, "mode": "bilinear"})
+fn_case("pad", lambda x: F.pad(x, (1, 2, 2, 1), mode="reflect"), [empty_img],
+        [empty_img, [1, 2, 2, 1]], {"mode": "reflect"})
+layer_case("Conv1d", lambda: nn.Conv1d(4, 4, 3, groups=4, padding="same"), torch.randn(0, 4, 7),
+           [4, 4, 3], {"groups": 4, "padding": "same"})
+
 # ---- output --------------------------------------------------------------------------
 
 with open(sys.argv[1], "w") as out:
