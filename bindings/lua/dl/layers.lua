@@ -197,10 +197,11 @@ end
 local function conv_repr(self, axes)
     local k = axes == 2 and ("%dx%d"):format(self.kernel_size[1], self.kernel_size[2])
               or tostring(self.kernel_size[2])
-    local padding = type(self.padding) == "string" and self.padding or tostring(self.padding[2])
+    local axis = axes == 2 and 1 or 2     -- the first spatial axis shown, as before
+    local padding = type(self.padding) == "string" and self.padding or tostring(self.padding[axis])
     local text = ("%d -> %d, kernel %s, stride %d, padding %s"):format(self.in_channels,
-        self.out_channels, k, self.stride[2], padding)
-    if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then text = text .. ", dilation " .. self.dilation[2] end
+        self.out_channels, k, self.stride[axis], padding)
+    if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then text = text .. ", dilation " .. self.dilation[axis] end
     if self.groups ~= 1 then text = text .. ", groups " .. self.groups end
     if self.padding_mode ~= "zeros" then text = text .. ", padding_mode " .. self.padding_mode end
     return text
@@ -291,7 +292,8 @@ local function pooling(name, functional, axes)
     function Pool:extra_repr()
         local k = axes == 2 and ("%dx%d"):format(self.kernel_size[1], self.kernel_size[2])
                   or tostring(self.kernel_size[2])
-        return ("kernel %s, stride %d%s"):format(k, self.stride[2], self.ceil_mode and ", ceil_mode" or "")
+        return ("kernel %s, stride %d%s"):format(k, self.stride[axes == 2 and 1 or 2],
+                                                 self.ceil_mode and ", ceil_mode" or "")
     end
     return Pool
 end
