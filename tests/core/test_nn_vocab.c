@@ -270,12 +270,79 @@ static void class_loss_errors_name_the_argument(void **state)
     dl_release(p);
 }
 
+/* Largest |a - b| over two same-shaped tensors. */
+static float max_difference(const dl_tensor *a, const dl_tensor *b)
+{
+    dl_tensor *ac, *bc;
+    assert_int_equal(dl_contiguous(a, &ac), DL_OK);
+    assert_int_equal(dl_contiguous(b, &bc), DL_OK);
+    assert_int_equal(dl_numel(ac), dl_numel(bc));
+    float worst = 0;
+    for (int64_t i = 0; i < dl_numel(ac); i++)
+        worst = fmaxf(worst, fabsf(dl_data(ac)[i] - dl_data(bc)[i]));
+    dl_release(ac);
+    dl_release(bc);
+    return worst;
+}
+
+/* The plain case goes to dl_conv2d's routes (the same numbers, bit for
+ * bit); uneven padding runs the general route and equals padding first. */
+static void conv2d_with_routes_the_plain_case_to_conv2d(void **state)
+{
+    dl_manual_seed(3);
+    dl_tensor *x, *w, *b, *plain, *routed, *padded, *uneven, *by_pad;
+    assert_int_equal(dl_randn(4, SHAPE(3, 5, 9, 8), &x), DL_OK);
+    assert_int_equal(dl_randn(4, SHAPE(6, 5, 3, 4), &w), DL_OK);
+    assert_int_equal(dl_randn(1, SHAPE(6), &b), DL_OK);
+    dl_conv2d_options even = {{1, 2}, {1, 1, 2, 2}, {1, 1}, 1};
+    assert_int_equal(dl_conv2d(x, w, b, (const int[]){1, 2}, (const int[]){1, 2}, &plain), DL_OK);
+    assert_int_equal(dl_conv2d_with(x, w, b, &even, &routed), DL_OK);
+    assert_true(max_difference(plain, routed) == 0.0f);
+    dl_conv2d_options same = {{1, 1}, {1, 1, 1, 2}, {1, 1}, 1};
+    assert_int_equal(dl_conv2d_with(x, w, b, &same, &uneven), DL_OK);
+    assert_int_equal(dl_pad(x, 4, (const int[]){1, 2, 1, 1}, DL_PAD_CONSTANT, 0.0f, &padded), DL_OK);
+    assert_int_equal(dl_conv2d(padded, w, b, (const int[]){1, 1}, (const int[]){0, 0}, &by_pad), DL_OK);
+    assert_int_equal(uneven->shape[2], 9);   /* "same": the size is kept */
+    assert_int_equal(uneven->shape[3], 8);
+    assert_true(max_difference(uneven, by_pad) < 1e-4f);
+    dl_tensor *all[] = {x, w, b, plain, routed, padded, uneven, by_pad};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        dl_release(all[i]);
+    assert_int_equal(dl_memory_in_use(), 0);
+}
+
+static void conv_and_pad_errors_name_the_option(void **state)
+{
+    dl_tensor *x, *w, *out;
+    assert_int_equal(dl_full("test", 4, SHAPE(1, 4, 5, 5), 1.0f, &x), DL_OK);
+    assert_int_equal(dl_full("test", 4, SHAPE(6, 2, 3, 3), 1.0f, &w), DL_OK);
+    dl_conv2d_options o = {{1, 1}, {0, 0, 0, 0}, {0, 1}, 2};
+    assert_int_equal(dl_conv2d_with(x, w, NULL, &o, &out), DL_ERR_ARGUMENT);
+    expect_error("expected stride >= 1, dilation >= 1 and padding >= 0, got stride 1, dilation 0");
+    o.dilation[0] = 1;
+    o.groups = 4;
+    assert_int_equal(dl_conv2d_with(x, w, NULL, &o, &out), DL_ERR_ARGUMENT);
+    expect_error("expected groups dividing the 4 input channels and the 6 output channels, got 4");
+    o.groups = 2;
+    o.dilation[0] = 3;
+    assert_int_equal(dl_conv2d_with(x, w, NULL, &o, &out), DL_ERR_SHAPE);
+    expect_error("a kernel spanning 7x3 with dilation does not fit a 5x5 image");
+    assert_int_equal(dl_pad(x, 4, (const int[]){5, 0, 0, 0}, DL_PAD_REFLECT, 0.0f, &out), DL_ERR_ARGUMENT);
+    expect_error("reflect padding of 5 does not fit dim 4 of size 5");
+    assert_int_equal(dl_pad(x, 2, (const int[]){6, 0}, DL_PAD_CIRCULAR, 0.0f, &out), DL_ERR_ARGUMENT);
+    expect_error("circular padding of 6 does not fit dim 4 of size 5");
+    dl_release(x);
+    dl_release(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(new_kernels_match_finite_differences),
         cmocka_unit_test(all_ignored_labels_give_nan_and_zero_gradient),
         cmocka_unit_test(class_loss_errors_name_the_argument),
+        cmocka_unit_test(conv2d_with_routes_the_plain_case_to_conv2d),
+        cmocka_unit_test(conv_and_pad_errors_name_the_option),
     };
     return cmocka_run_group_tests_name("nn_vocab", tests, NULL, NULL);
 }
