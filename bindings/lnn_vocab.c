@@ -118,65 +118,96 @@ static int f_adaptive_max_pool2d(lua_State *L)
 static const char *const interpolate_options[] = {"size", "scale_factor", "mode", "align_corners",
                                                   NULL};
 
-/* The scale factors of option `scale_factor` (a number or {h, w}, > 0). */
-static void scale_factors(lua_State *L, int opts, double scale[2])
+/* The n scale factors of option `scale_factor` (on top of the stack: a
+ * number, or a table of n numbers), each > 0. */
+static void scale_factors(lua_State *L, int n, double *scale)
 {
     int top = lua_gettop(L);
-    for (int a = 0; a < 2; a++) {
+    for (int a = 0; a < n; a++) {
         if (lua_istable(L, top)) {
-            if (luaL_len(L, top) != 2)
-                ldl_argerror(L, opts, "interpolate", "expected scale_factor as a number or {h, w}");
+            if (luaL_len(L, top) != n)
+                ldl_argerror(L, 2, "interpolate", "expected scale_factor as a number or a table of "
+                             "%d numbers", n);
             lua_geti(L, top, a + 1);
         } else {
             lua_pushvalue(L, top);
         }
         if (!lua_isnumber(L, -1) || !(lua_tonumber(L, -1) > 0))
-            ldl_argerror(L, opts, "interpolate", "expected scale_factor > 0, got %s",
+            ldl_argerror(L, 2, "interpolate", "expected scale_factor > 0, got %s",
                          luaL_tolstring(L, -1, NULL));
         scale[a] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
 }
 
-/* F.interpolate(x, {size = | scale_factor = , mode = "nearest" | "bilinear",
- * align_corners = false}) */
+/* The mode option: nearest, or the interpolating mode of the input's rank
+ * ("linear" for sequences, "bilinear" for images). True when interpolating. */
+static bool interpolating_mode(lua_State *L, int opts, int axes)
+{
+    lua_getfield(L, opts, "mode");
+    const char *name = lua_isnil(L, -1) ? "nearest" : lua_tostring(L, -1);
+    const char *linear = axes == 1 ? "linear" : "bilinear";
+    bool interpolating = name && strcmp(name, linear) == 0;
+    if (!interpolating && (!name || strcmp(name, "nearest") != 0))
+        ldl_argerror(L, 2, "interpolate", "expected mode \"nearest\" or \"%s\" for %s, got %s",
+                     linear, axes == 1 ? "sequences (N, C, L)" : "images (N, C, H, W)",
+                     luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 1);
+    return interpolating;
+}
+
+/* F.interpolate(x, {size = | scale_factor = , mode = "nearest" | "linear" |
+ * "bilinear", align_corners = false}): images (N, C, H, W), or sequences
+ * (N, C, L) resized as (N, C, 1, L). */
 static int f_interpolate(lua_State *L)
 {
     dl_tensor *x = ldl_checktensor(L, 1, "interpolate");
+    if (x->ndim != 3 && x->ndim != 4) {
+        char xs[64];
+        dl_shape_string(x, xs, sizeof xs);
+        ldl_argerror(L, 1, "interpolate", "expected sequences (N, C, L) or images (N, C, H, W), got %s",
+                     xs);
+    }
     int opts = options_at(L, 2, "interpolate", interpolate_options);
     if (!opts)
         ldl_typeerror(L, 2, "interpolate", "an options table with size or scale_factor");
-    int size[2] = {0, 0};
-    double scale[2] = {0, 0};
+    int axes = x->ndim - 2, first = 2 - axes;   /* a sequence's one axis is the second */
+    int size[2] = {1, 1};
+    double scale[2] = {axes == 1 ? 1.0 : 0.0, 0.0};
     bool has_size = lua_getfield(L, opts, "size") != LUA_TNIL;
     if (has_size)
-        sizes_at(L, -1, 2, "interpolate", "the output size", 1, 2, size);
+        sizes_at(L, -1, 2, "interpolate", "the output size", 1, axes, size + first);
     lua_pop(L, 1);
     if (lua_getfield(L, opts, "scale_factor") != LUA_TNIL) {
         if (has_size)
             ldl_argerror(L, 2, "interpolate", "expected either size or scale_factor, got both");
-        scale_factors(L, opts, scale);
-        for (int a = 0; a < 2 && x->ndim == 4; a++)
-            size[a] = (int)floor((double)x->shape[2 + a] * scale[a]);
+        scale_factors(L, axes, scale + first);
+        for (int a = first; a < 2; a++)
+            size[a] = (int)floor((double)x->shape[x->ndim - 2 + a] * scale[a]);
     } else if (!has_size) {
         ldl_argerror(L, 2, "interpolate", "expected option size or scale_factor, got neither");
     }
     lua_pop(L, 1);
-    lua_getfield(L, opts, "mode");
-    const char *name = lua_isnil(L, -1) ? "nearest" : lua_tostring(L, -1);
-    bool bilinear = name && strcmp(name, "bilinear") == 0;
-    if (!bilinear && (!name || strcmp(name, "nearest") != 0))
-        ldl_argerror(L, 2, "interpolate", "expected mode \"nearest\" or \"bilinear\", got %s",
-                     luaL_tolstring(L, -1, NULL));
+    bool interpolating = interpolating_mode(L, opts, axes);
     lua_getfield(L, opts, "align_corners");
     bool given = !lua_isnil(L, -1);
+    lua_pop(L, 1);
     bool align = ldl_optboolean(L, opts, "interpolate", "align_corners", 0);
-    if (given && !bilinear)
-        ldl_argerror(L, 2, "interpolate", "align_corners is an option of mode \"bilinear\" only");
-    lua_pop(L, 2);
-    return ldl_result(L, dl_interpolate(x, (const int64_t[]){size[0], size[1]}, scale,
-                                        bilinear ? DL_UPSAMPLE_BILINEAR : DL_UPSAMPLE_NEAREST,
-                                        align, ldl_newbox(L)));
+    if (given && !interpolating)
+        ldl_argerror(L, 2, "interpolate", "align_corners is an option of the modes \"linear\" and "
+                     "\"bilinear\" only");
+    dl_upsample_mode mode = interpolating ? DL_UPSAMPLE_BILINEAR : DL_UPSAMPLE_NEAREST;
+    const int64_t out_size[2] = {size[0], size[1]};
+    dl_tensor **box = ldl_newbox(L);
+    if (axes == 2)
+        return ldl_result(L, dl_interpolate(x, out_size, scale, mode, align, box));
+    dl_tensor *x4 = NULL, *y4 = NULL;
+    dl_status st = dl_unsqueeze(x, 2, &x4);
+    if (st == DL_OK && (st = dl_interpolate(x4, out_size, scale, mode, align, &y4)) == DL_OK)
+        st = dl_squeeze(y4, 2, box);
+    dl_release(x4);
+    dl_release(y4);
+    return ldl_result(L, st);
 }
 
 static const luaL_Reg functional_vocab[] = {

@@ -110,8 +110,19 @@ describe("upsampling", function()
         assert.are.same({{1, 1.5, 2}, {2, 2.5, 3}, {3, 3.5, 4}}, y[1][1]:totable())
     end)
 
+    it("resizes sequences (N, C, L) with nearest and linear", function()
+        local x = dl.tensor{{{1, 2, 4}}}
+        assert.are.same({{{1, 1, 2, 2, 4, 4}}}, nn.Upsample{scale_factor = 2}(x):totable())
+        assert.are.same({{{1, 1.5, 2, 3, 4}}},
+                        F.interpolate(x, {size = 5, mode = "linear", align_corners = true}):totable())
+        H.raises('bad argument #2 to \'interpolate\' (expected mode "nearest" or "linear" for sequences '
+                 .. '(N, C, L), got bilinear)', function() F.interpolate(x, {size = 4, mode = "bilinear"}) end)
+        H.raises("bad argument #1 to 'interpolate' (expected sequences (N, C, L) or images (N, C, H, W), "
+                 .. "got (3,))", function() F.interpolate(dl.ones(3), {size = 4}) end)
+    end)
+
     it("refuses unclear options", function()
-        H.raises("bad argument #1 to 'Upsample' (align_corners is an option of mode \"bilinear\" only)",
+        H.raises("bad argument #1 to 'Upsample' (align_corners is an option of the modes \"linear\" and \"bilinear\" only)",
                  function() nn.Upsample{scale_factor = 2, align_corners = true} end)
         H.raises("bad argument #1 to 'Upsample' (expected either size or scale_factor, got both)",
                  function() nn.Upsample{scale_factor = 2, size = 4} end)

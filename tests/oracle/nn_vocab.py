@@ -276,6 +276,11 @@ for opts in [{"scale_factor": 2}, {"scale_factor": [3, 1.5]}, {"size": [7, 3]}, 
                swapped="size" in opts)
     fn_case("interpolate", lambda x: F.interpolate(x, **torch_opts), [small], None, opts)
 
+line = torch.randn(2, 3, 5)
+for opts in [{"scale_factor": 2}, {"size": 7}, {"scale_factor": 1.6, "mode": "linear"},
+             {"size": 3, "mode": "linear", "align_corners": True}]:
+    layer_case("Upsample", lambda: nn.Upsample(**opts), line, [], opts, swapped="size" in opts)
+
 # ---- normalisation -------------------------------------------------------------------------
 
 layer_case("BatchNorm1d", lambda: nn.BatchNorm1d(4), seq * 2 + 1, [4], swapped=True)

@@ -323,12 +323,15 @@ layers.AdaptiveMaxPool2d = adaptive_pooling("AdaptiveMaxPool2d", F.adaptive_max_
 
 local Upsample = Module:extend("Upsample")
 
---- nn.Upsample{size = , scale_factor = , mode = "nearest" | "bilinear", align_corners = false}
+--- nn.Upsample{size = , scale_factor = , mode = "nearest" | "linear" | "bilinear",
+--- align_corners = false}: images (N, C, H, W) or sequences (N, C, L)
 function Upsample:init(opts)
     opts = options("Upsample", 1, opts, {size = "size", scale_factor = "size", mode = "string",
                                          align_corners = "boolean"})
     rawset(self, "options", opts)
-    local ok, err = pcall(F.interpolate, dl.zeros(1, 1, 2, 2), opts)   -- checked once, here
+    -- The options are checked once, here, on a small sequence or image.
+    local sample = opts.mode == "linear" and dl.zeros(1, 1, 2) or dl.zeros(1, 1, 2, 2)
+    local ok, err = pcall(F.interpolate, sample, opts)
     if not ok then
         raise((tostring(err):match("%((.*)%)$") and ("bad argument #1 to 'Upsample' (%s)")
                :format(tostring(err):match("%((.*)%)$"))) or tostring(err))
