@@ -153,6 +153,10 @@ void ldl_open_ops(lua_State *L, int dl, int methods);
  * embedded modules dl.layers and dl.optim. */
 void ldl_open_nn(lua_State *L);
 
+/* Adds pad, the adaptive pools and interpolate to "dl.functional"
+ * (lnn_vocab.c); called by ldl_open_nn. */
+void ldl_open_nn_vocab(lua_State *L);
+
 /* dl.plot (lgnuplot.c): loads the embedded module dl.plot, so it runs after
  * the embedded modules are registered. */
 void ldl_open_plot(lua_State *L, int dl);

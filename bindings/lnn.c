@@ -96,50 +96,92 @@ static int f_linear(lua_State *L)
     return ldl_result(L, dl_linear(x, w, b, ldl_newbox(L)));
 }
 
-static const char *const window_options[] = {"stride", "padding", NULL};
+static const char *const conv_options[] = {"stride", "padding", "dilation", "groups", NULL};
 
-/* F.conv2d(x, weight[, bias][, {stride=1, padding=0}]) */
+/* The padding option of conv2d into o->padding (top, bottom, left, right):
+ * a size, {h, w}, "valid" (none) or "same" (the output keeps the input's
+ * size; stride 1 only, as PyTorch; an odd total goes to the bottom/right). */
+static void conv_padding(lua_State *L, int opts, const dl_tensor *w, dl_conv2d_options *o)
+{
+    int pad[2] = {0, 0};
+    if (opts != 0 && lua_getfield(L, opts, "padding") == LUA_TSTRING) {
+        const char *mode = lua_tostring(L, -1);
+        bool same = strcmp(mode, "same") == 0;
+        if (!same && strcmp(mode, "valid") != 0)
+            ldl_argerror(L, opts, "conv2d", "expected padding as a size, {h, w}, \"same\" or "
+                         "\"valid\", got \"%s\"", mode);
+        if (same && (o->stride[0] != 1 || o->stride[1] != 1))
+            ldl_argerror(L, opts, "conv2d", "padding \"same\" needs stride 1, got stride %d, %d",
+                         o->stride[0], o->stride[1]);
+        lua_pop(L, 1);
+        for (int a = 0; a < 2 && same && w->ndim == 4; a++) {
+            int64_t total = (int64_t)o->dilation[a] * (w->shape[2 + a] - 1);
+            o->padding[2 * a] = (int)(total / 2);
+            o->padding[2 * a + 1] = (int)(total - total / 2);
+        }
+        return;
+    }
+    if (opts != 0)
+        window_pair(L, opts, "conv2d", "padding", 0, pad);
+    o->padding[0] = o->padding[1] = pad[0];
+    o->padding[2] = o->padding[3] = pad[1];
+}
+
+/* F.conv2d(x, weight[, bias][, {stride=1, padding=0, dilation=1, groups=1}]) */
 static int f_conv2d(lua_State *L)
 {
     dl_tensor *x = ldl_checktensor(L, 1, "conv2d"), *w = ldl_checktensor(L, 2, "conv2d");
     dl_tensor *b = ldl_istensor(L, 3) ? ldl_checktensor(L, 3, "conv2d") : NULL;
-    int opts = options(L, b || lua_isnil(L, 3) ? 4 : 3, "conv2d", window_options);
-    int stride[2] = {1, 1}, padding[2] = {0, 0};
-    opt_pair(L, opts, "conv2d", "stride", 1, stride);
-    opt_pair(L, opts, "conv2d", "padding", 0, padding);
-    return ldl_result(L, dl_conv2d(x, w, b, stride, padding, ldl_newbox(L)));
+    int opts = options(L, b || lua_isnil(L, 3) ? 4 : 3, "conv2d", conv_options);
+    dl_conv2d_options o = {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1};
+    opt_pair(L, opts, "conv2d", "stride", 1, o.stride);
+    opt_pair(L, opts, "conv2d", "dilation", 1, o.dilation);
+    conv_padding(L, opts, w, &o);
+    double groups = opt_number(L, opts, "conv2d", "groups", 1);
+    if (groups != (int)groups || groups < 1)
+        ldl_argerror(L, opts, "conv2d", "expected option 'groups' as a whole number >= 1, got %g",
+                     groups);
+    o.groups = (int)groups;
+    return ldl_result(L, dl_conv2d_with(x, w, b, &o, ldl_newbox(L)));
 }
 
-/* Shared body of max_pool2d and avg_pool2d: (x, kernel[, {stride, padding}]). */
-static int pool(lua_State *L, const char *fn,
-                dl_status (*op)(const dl_tensor *, const int *, const int *, const int *,
-                                dl_tensor **))
+static const char *const max_pool_options[] = {"stride", "padding", "ceil_mode", NULL};
+static const char *const avg_pool_options[] = {"stride", "padding", "ceil_mode",
+                                               "count_include_pad", NULL};
+
+/* Shared body of max_pool2d and avg_pool2d: (x, kernel[, {stride, padding,
+ * ceil_mode=false, count_include_pad=true (average)}]). */
+static int pool(lua_State *L, const char *fn, const char *const *known,
+                dl_status (*op)(const dl_tensor *, const dl_pool2d_options *, dl_tensor **))
 {
     dl_tensor *x = ldl_checktensor(L, 1, fn);
-    int kernel[2];
+    dl_pool2d_options o = {{1, 1}, {1, 1}, {0, 0}, false, true};
     if (lua_isnoneornil(L, 2))
         ldl_typeerror(L, 2, fn, "a kernel size");
     lua_pushvalue(L, 2);
-    window_pair(L, 2, fn, "kernel size", 1, kernel);
-    int opts = options(L, 3, fn, window_options);
-    int stride[2] = {kernel[0], kernel[1]}, padding[2] = {0, 0};
-    opt_pair(L, opts, fn, "stride", 1, stride);
-    opt_pair(L, opts, fn, "padding", 0, padding);
+    window_pair(L, 2, fn, "kernel size", 1, o.kernel);
+    int opts = options(L, 3, fn, known);
+    o.stride[0] = o.kernel[0];
+    o.stride[1] = o.kernel[1];
+    opt_pair(L, opts, fn, "stride", 1, o.stride);
+    opt_pair(L, opts, fn, "padding", 0, o.padding);
     for (int a = 0; a < 2; a++)
-        if (2 * padding[a] > kernel[a])
+        if (2 * o.padding[a] > o.kernel[a])
             ldl_argerror(L, 3, fn, "expected a padding of at most half the kernel size %d, got %d",
-                         kernel[a], padding[a]);
-    return ldl_result(L, op(x, kernel, stride, padding, ldl_newbox(L)));
+                         o.kernel[a], o.padding[a]);
+    o.ceil_mode = opts && ldl_optboolean(L, opts, fn, "ceil_mode", 0);
+    o.count_include_pad = !opts || ldl_optboolean(L, opts, fn, "count_include_pad", 1);
+    return ldl_result(L, op(x, &o, ldl_newbox(L)));
 }
 
 static int f_max_pool2d(lua_State *L)
 {
-    return pool(L, "max_pool2d", dl_max_pool2d);
+    return pool(L, "max_pool2d", max_pool_options, dl_max_pool2d_with);
 }
 
 static int f_avg_pool2d(lua_State *L)
 {
-    return pool(L, "avg_pool2d", dl_avg_pool2d);
+    return pool(L, "avg_pool2d", avg_pool_options, dl_avg_pool2d_with);
 }
 
 /* F.dropout(x, p[, training=true]) */
@@ -188,7 +230,7 @@ static int f_embedding(lua_State *L)
     return ldl_result(L, dl_embedding(idx, w, ldl_newbox(L)));
 }
 
-static const char *const loss_options[] = {"reduction", "label_smoothing", NULL};
+static const char *const loss_options[] = {"reduction", NULL};
 
 /* The reduction option of the options table at `arg` (0: "mean"). */
 static dl_reduction opt_reduction(lua_State *L, int arg, const char *fn)
@@ -221,17 +263,47 @@ PAIR_LOSS(mse_loss)
 PAIR_LOSS(l1_loss)
 PAIR_LOSS(bce)
 PAIR_LOSS(bce_with_logits)
-PAIR_LOSS(nll_loss)
 
-/* F.cross_entropy(logits, labels[, {reduction="mean", label_smoothing=0}]) */
+static const char *const cross_entropy_options[] = {"reduction", "weight", "ignore_index",
+                                                    "label_smoothing", NULL};
+static const char *const nll_loss_options[] = {"reduction", "weight", "ignore_index", NULL};
+
+/* The options of cross_entropy / nll_loss at `arg` (0: none); the weight
+ * stays referenced by the options table. */
+static dl_class_loss_options opt_class_loss(lua_State *L, int arg, const char *fn)
+{
+    dl_class_loss_options o = {NULL, DL_IGNORE_DEFAULT, 0.0f, opt_reduction(L, arg, fn)};
+    o.label_smoothing = (float)opt_number(L, arg, fn, "label_smoothing", 0);
+    o.ignore_index = opt_number(L, arg, fn, "ignore_index", DL_IGNORE_DEFAULT);
+    if (arg != 0) {
+        lua_getfield(L, arg, "weight");
+        if (!lua_isnil(L, -1) && !(o.weight = ldl_totensor(L, -1, fn)))
+            ldl_argerror(L, arg, fn, "option 'weight' expects a tensor of class weights, got %s",
+                         ldl_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    return o;
+}
+
+/* F.cross_entropy(logits, target[, {reduction="mean", weight=, ignore_index=-100,
+ * label_smoothing=0}]) */
 static int f_cross_entropy(lua_State *L)
 {
     dl_tensor *logits = ldl_checktensor(L, 1, "cross_entropy");
-    dl_tensor *labels = ldl_checktensor(L, 2, "cross_entropy");
-    int opts = options(L, 3, "cross_entropy", loss_options);
-    dl_reduction r = opt_reduction(L, opts, "cross_entropy");
-    float smoothing = (float)opt_number(L, opts, "cross_entropy", "label_smoothing", 0);
-    return ldl_result(L, dl_cross_entropy(logits, labels, smoothing, r, ldl_newbox(L)));
+    dl_tensor *target = ldl_checktensor(L, 2, "cross_entropy");
+    int opts = options(L, 3, "cross_entropy", cross_entropy_options);
+    dl_class_loss_options o = opt_class_loss(L, opts, "cross_entropy");
+    return ldl_result(L, dl_cross_entropy_with(logits, target, &o, ldl_newbox(L)));
+}
+
+/* F.nll_loss(log_probs, labels[, {reduction="mean", weight=, ignore_index=-100}]) */
+static int f_nll_loss(lua_State *L)
+{
+    dl_tensor *log_probs = ldl_checktensor(L, 1, "nll_loss");
+    dl_tensor *labels = ldl_checktensor(L, 2, "nll_loss");
+    int opts = options(L, 3, "nll_loss", nll_loss_options);
+    dl_class_loss_options o = opt_class_loss(L, opts, "nll_loss");
+    return ldl_result(L, dl_nll_loss_with(log_probs, labels, &o, ldl_newbox(L)));
 }
 
 static const luaL_Reg functional[] = {
@@ -322,5 +394,6 @@ static void register_module(lua_State *L, const char *name, const luaL_Reg *fns)
 void ldl_open_nn(lua_State *L)
 {
     register_module(L, "dl.functional", functional);
+    ldl_open_nn_vocab(L);
     register_module(L, "dl.steps", optimiser_steps);
 }

@@ -484,12 +484,59 @@ dl_status dl_linear(const dl_tensor *x, const dl_tensor *weight, const dl_tensor
 dl_status dl_conv2d(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
                     const int stride[2], const int padding[2], dl_tensor **out);
 
+typedef struct {
+    int stride[2];
+    int padding[4];            /* top, bottom, left, right */
+    int dilation[2];
+    int groups;                /* divides the input and the output channels */
+} dl_conv2d_options;
+
+/* 2-D convolution with PyTorch's options (conv_general.c): x (N, C, H, W),
+ * weight (O, C/groups, kh, kw), bias (O) or NULL. Dilation, groups and
+ * uneven padding run by im2col per group; the plain case by dl_conv2d. */
+dl_status dl_conv2d_with(const dl_tensor *x, const dl_tensor *weight, const dl_tensor *bias,
+                         const dl_conv2d_options *options, dl_tensor **out);
+
+typedef enum { DL_PAD_CONSTANT, DL_PAD_REFLECT, DL_PAD_REPLICATE, DL_PAD_CIRCULAR } dl_pad_mode;
+
+/* Pads the last dim (npad 2: {left, right}) or the last two (npad 4:
+ * {left, right, top, bottom}) of x, as PyTorch's F.pad (pad.c): with
+ * `value`, or by reflecting (pads < size), replicating or wrapping
+ * (pads <= size) the edges. */
+dl_status dl_pad(const dl_tensor *x, int npad, const int *pad, dl_pad_mode mode, float value,
+                 dl_tensor **out);
+
 /* Max / average pooling over kernel windows of x (N, C, H, W). Average
  * pooling counts the zero padding (PyTorch's count_include_pad). */
 dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
                         const int padding[2], dl_tensor **out);
 dl_status dl_avg_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
                         const int padding[2], dl_tensor **out);
+
+typedef struct {
+    int kernel[2], stride[2], padding[2];
+    bool ceil_mode;            /* round the output size up (a window may hang over) */
+    bool count_include_pad;    /* average pooling divides by the padded window */
+} dl_pool2d_options;
+
+/* Max / average pooling with PyTorch's ceil_mode and count_include_pad
+ * (pool_windows.c); the default case runs dl_max_pool2d / dl_avg_pool2d. */
+dl_status dl_max_pool2d_with(const dl_tensor *x, const dl_pool2d_options *options, dl_tensor **out);
+dl_status dl_avg_pool2d_with(const dl_tensor *x, const dl_pool2d_options *options, dl_tensor **out);
+
+/* Adaptive pooling of x (N, C, H, W) to (N, C, size[0], size[1]): output
+ * (i, j) pools rows floor(i H / h) .. ceil((i + 1) H / h) - 1, and likewise
+ * columns. */
+dl_status dl_adaptive_avg_pool2d(const dl_tensor *x, const int64_t size[2], dl_tensor **out);
+dl_status dl_adaptive_max_pool2d(const dl_tensor *x, const int64_t size[2], dl_tensor **out);
+
+typedef enum { DL_UPSAMPLE_NEAREST, DL_UPSAMPLE_BILINEAR } dl_upsample_mode;
+
+/* Resizes images x (N, C, H, W) to (N, C, size[0], size[1]) as PyTorch's
+ * F.interpolate (upsample.c); scale[a] > 0 is the scale_factor the size
+ * came from (it sets the source coordinates), 0 when a size was given. */
+dl_status dl_interpolate(const dl_tensor *x, const int64_t size[2], const double scale[2],
+                         dl_upsample_mode mode, bool align_corners, dl_tensor **out);
 
 /* Zeroes each element with probability p and scales the rest by 1/(1-p)
  * when training; the identity otherwise. */
@@ -512,13 +559,32 @@ dl_status dl_layer_norm(const dl_tensor *x, const dl_tensor *weight, const dl_te
 dl_status dl_embedding(const dl_tensor *indices, const dl_tensor *weight, dl_tensor **out);
 
 /* Fused log-softmax + negative log-likelihood: logits (N, C), labels (N)
- * in 1..C; label_smoothing in [0, 1). */
+ * in 1..C; label_smoothing in [0, 1]. */
 dl_status dl_cross_entropy(const dl_tensor *logits, const dl_tensor *labels,
                            float label_smoothing, dl_reduction reduction, dl_tensor **out);
 
 /* Negative log-likelihood of log-probabilities (N, C) at labels (N). */
 dl_status dl_nll_loss(const dl_tensor *log_probs, const dl_tensor *labels,
                       dl_reduction reduction, dl_tensor **out);
+
+/* PyTorch's default ignore_index: a label of -100 counts for nothing. */
+#define DL_IGNORE_DEFAULT (-100.0)
+
+typedef struct {
+    const dl_tensor *weight;   /* (C) class weights (constants), or NULL */
+    double ignore_index;       /* a label whose positions count for nothing */
+    float label_smoothing;     /* [0, 1]; cross_entropy only */
+    dl_reduction reduction;    /* "mean" divides by the summed weights of the labels */
+} dl_class_loss_options;
+
+/* cross_entropy / nll_loss with PyTorch's options (class_loss.c): scores
+ * (N, C) or (N, C, d1, ...); target either labels (N[, d1, ...]) in 1..C
+ * (or ignore_index), or, for cross_entropy, probabilities of the scores'
+ * shape. "none" gives (N[, d1, ...]). */
+dl_status dl_cross_entropy_with(const dl_tensor *logits, const dl_tensor *target,
+                                const dl_class_loss_options *options, dl_tensor **out);
+dl_status dl_nll_loss_with(const dl_tensor *log_probs, const dl_tensor *target,
+                           const dl_class_loss_options *options, dl_tensor **out);
 
 /* Elementwise losses between same-shaped tensors: squared error,
  * absolute error, binary cross-entropy of probabilities, and the stable

@@ -118,64 +118,239 @@ end
 
 layers.Linear = Linear
 
--- Conv2d ------------------------------------------------------------------------
+-- Conv2d, Conv1d ------------------------------------------------------------------
 
-local Conv2d = Module:extend("Conv2d")
+local padding_modes = {zeros = true, reflect = true, replicate = true, circular = true}
 
---- nn.Conv2d(in, out, k, {stride = 1, padding = 0, bias = true}); k, stride
---- and padding are a number or {h, w}.
-function Conv2d:init(in_channels, out_channels, kernel_size, opts)
-    in_channels = check_count("Conv2d", 1, in_channels, "the input channels")
-    out_channels = check_count("Conv2d", 2, out_channels, "the output channels")
-    local kernel = pair("Conv2d", 3, kernel_size, "the kernel size")
-    opts = options("Conv2d", 4, opts, {stride = "size", padding = "size", bias = "boolean"})
+-- The convolution options of layer `fn` with `axes` (2 or 1) spatial dims:
+-- stride, padding (sizes, "same" or "valid"), dilation, groups, padding_mode.
+local function conv_options(fn, in_channels, out_channels, opts, axes)
+    opts = options(fn, 4, opts, {stride = "size", padding = "size", dilation = "size",
+                                 groups = "number", bias = "boolean", padding_mode = "string"})
+    local sizes = axes == 2 and pair or function(f, a, v, what) return {1, check_count(f, a, v, what)} end
+    local c = {stride = sizes(fn, 4, opts.stride or 1, "the stride"),
+               dilation = sizes(fn, 4, opts.dilation or 1, "the dilation"),
+               groups = check_count(fn, 4, opts.groups or 1, "the groups"),
+               padding_mode = opts.padding_mode or "zeros"}
+    if in_channels % c.groups ~= 0 or out_channels % c.groups ~= 0 then
+        raise(("bad argument #4 to '%s' (expected option 'groups' to divide in_channels %d and "
+               .. "out_channels %d, got %d)"):format(fn, in_channels, out_channels, c.groups))
+    end
+    if not padding_modes[c.padding_mode] then
+        raise(("bad argument #4 to '%s' (expected padding_mode \"zeros\", \"reflect\", "
+               .. "\"replicate\" or \"circular\", got \"%s\")"):format(fn, c.padding_mode))
+    end
+    if opts.padding == "same" or opts.padding == "valid" then
+        if opts.padding == "same" and (c.stride[1] ~= 1 or c.stride[2] ~= 1) then
+            raise(("bad argument #4 to '%s' (padding \"same\" needs stride 1, got stride %d)")
+                  :format(fn, math.max(c.stride[1], c.stride[2])))
+        end
+        c.padding = opts.padding
+    elseif type(opts.padding) == "string" then
+        raise(("bad argument #4 to '%s' (expected padding as a size, \"same\" or \"valid\", got \"%s\")")
+              :format(fn, opts.padding))
+    elseif axes == 2 then
+        c.padding = pair_or_zero(fn, 4, opts.padding, "the padding")
+    else
+        c.padding = {0, check_count(fn, 4, opts.padding or 0, "the padding", 0)}
+    end
+    return c, opts
+end
+
+-- x convolved by the 4-D weight w with the layer's options; other padding
+-- modes than zeros pad x first ({left, right, top, bottom} as F.pad).
+local function convolve(layer, x, w)
+    local padding = layer.padding
+    if layer.padding_mode ~= "zeros" and padding ~= "valid" then
+        local pads = {}
+        for axis = 1, 2 do
+            local total = padding == "same" and layer.dilation[axis] * (w:size(2 + axis) - 1)
+                          or 2 * padding[axis]
+            local at = (2 - axis) * 2    -- W's pads come first
+            pads[at + 1], pads[at + 2] = total // 2, total - total // 2
+        end
+        x, padding = F.pad(x, pads, {mode = layer.padding_mode}), 0
+    end
+    return F.conv2d(x, w, layer.bias, {stride = layer.stride, padding = padding,
+                                       dilation = layer.dilation, groups = layer.groups})
+end
+
+local function init_conv(self, fn, in_channels, out_channels, kernel, opts, axes)
+    local c
+    c, opts = conv_options(fn, in_channels, out_channels, opts, axes)
     rawset(self, "in_channels", in_channels)
     rawset(self, "out_channels", out_channels)
     rawset(self, "kernel_size", kernel)
-    rawset(self, "stride", pair("Conv2d", 4, opts.stride or 1, "the stride"))
-    rawset(self, "padding", pair_or_zero("Conv2d", 4, opts.padding, "the padding"))
-    self.weight = parameter("Conv2d", dl.empty, out_channels, in_channels, kernel[1], kernel[2])
+    for key, value in pairs(c) do rawset(self, key, value) end
+    local fan_in = in_channels // c.groups * kernel[1] * kernel[2]
+    local shape = axes == 2 and {out_channels, in_channels // c.groups, kernel[1], kernel[2]}
+                  or {out_channels, in_channels // c.groups, kernel[2]}
+    self.weight = parameter(fn, dl.empty, table.unpack(shape))
     init.kaiming_uniform(self.weight, {a = math.sqrt(5)})
     if opts.bias ~= false then
-        self.bias = parameter("Conv2d", dl.empty, out_channels)
-        local bound = 1 / math.sqrt(in_channels * kernel[1] * kernel[2])
+        self.bias = parameter(fn, dl.empty, out_channels)
+        local bound = 1 / math.sqrt(fan_in)
         init.uniform(self.bias, -bound, bound)
     end
 end
 
+local function conv_repr(self, axes)
+    local k = axes == 2 and ("%dx%d"):format(self.kernel_size[1], self.kernel_size[2])
+              or tostring(self.kernel_size[2])
+    local axis = axes == 2 and 1 or 2     -- the first spatial axis shown, as before
+    local padding = type(self.padding) == "string" and self.padding or tostring(self.padding[axis])
+    local text = ("%d -> %d, kernel %s, stride %d, padding %s"):format(self.in_channels,
+        self.out_channels, k, self.stride[axis], padding)
+    if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then text = text .. ", dilation " .. self.dilation[axis] end
+    if self.groups ~= 1 then text = text .. ", groups " .. self.groups end
+    if self.padding_mode ~= "zeros" then text = text .. ", padding_mode " .. self.padding_mode end
+    return text
+end
+
+local Conv2d = Module:extend("Conv2d")
+
+--- nn.Conv2d(in, out, k, {stride = 1, padding = 0, dilation = 1, groups = 1, bias = true,
+--- padding_mode = "zeros"}); k, stride, padding and dilation are a number or {h, w};
+--- padding may be "same" or "valid".
+function Conv2d:init(in_channels, out_channels, kernel_size, opts)
+    in_channels = check_count("Conv2d", 1, in_channels, "the input channels")
+    out_channels = check_count("Conv2d", 2, out_channels, "the output channels")
+    local kernel = pair("Conv2d", 3, kernel_size, "the kernel size")
+    init_conv(self, "Conv2d", in_channels, out_channels, kernel, opts, 2)
+end
+
 function Conv2d:forward(x)
-    return F.conv2d(x, self.weight, self.bias, {stride = self.stride, padding = self.padding})
+    return convolve(self, x, self.weight)
 end
 
 function Conv2d:extra_repr()
-    return ("%d -> %d, kernel %dx%d, stride %d, padding %d"):format(self.in_channels,
-        self.out_channels, self.kernel_size[1], self.kernel_size[2], self.stride[1], self.padding[1])
+    return conv_repr(self, 2)
 end
 
 layers.Conv2d = Conv2d
 
+local Conv1d = Module:extend("Conv1d")
+
+--- nn.Conv1d(in, out, k, {stride = 1, padding = 0, dilation = 1, groups = 1, bias = true,
+--- padding_mode = "zeros"}) over (N, C, L): Conv2d on (N, C, 1, L).
+function Conv1d:init(in_channels, out_channels, kernel_size, opts)
+    in_channels = check_count("Conv1d", 1, in_channels, "the input channels")
+    out_channels = check_count("Conv1d", 2, out_channels, "the output channels")
+    local kernel = {1, check_count("Conv1d", 3, kernel_size, "the kernel size")}
+    init_conv(self, "Conv1d", in_channels, out_channels, kernel, opts, 1)
+end
+
+function Conv1d:forward(x)
+    check_input("Conv1d", x)
+    if x:dim() ~= 3 then
+        raise(("bad argument #1 to 'Conv1d' (expected a sequence batch (N, C, L), got shape %s)")
+              :format(shape_text(x)))
+    end
+    return convolve(self, x:unsqueeze(3), self.weight:unsqueeze(3)):squeeze(3)
+end
+
+function Conv1d:extra_repr()
+    return conv_repr(self, 1)
+end
+
+layers.Conv1d = Conv1d
+
 -- Pooling -----------------------------------------------------------------------
 
-local function pooling(name, functional)
+local function pooling(name, functional, axes)
     local Pool = Module:extend(name)
-    --- nn.MaxPool2d(k, {stride = k, padding = 0}) / nn.AvgPool2d(k, ...)
+    local average = name:find("Avg") ~= nil
+    local known = {stride = "size", padding = "size", ceil_mode = "boolean",
+                   count_include_pad = average and "boolean" or nil}
+    local function sizes(argn, value, what, least)
+        if axes == 2 then
+            return least == 0 and pair_or_zero(name, argn, value, what) or pair(name, argn, value, what)
+        end
+        return {least == 0 and 0 or 1, check_count(name, argn, value or 0, what, least)}
+    end
+    --- nn.MaxPool2d(k, {stride = k, padding = 0, ceil_mode = false}) / nn.AvgPool2d(k,
+    --- {..., count_include_pad = true}); MaxPool1d / AvgPool1d over (N, C, L).
     function Pool:init(kernel_size, opts)
-        opts = options(name, 2, opts, {stride = "size", padding = "size"})
-        rawset(self, "kernel_size", pair(name, 1, kernel_size, "the kernel size"))
-        rawset(self, "stride", opts.stride and pair(name, 2, opts.stride, "the stride") or self.kernel_size)
-        rawset(self, "padding", pair_or_zero(name, 2, opts.padding, "the padding"))
+        opts = options(name, 2, opts, known)
+        rawset(self, "kernel_size", sizes(1, kernel_size, "the kernel size", 1))
+        rawset(self, "stride", opts.stride and sizes(2, opts.stride, "the stride", 1) or self.kernel_size)
+        rawset(self, "padding", sizes(2, opts.padding, "the padding", 0))
+        rawset(self, "ceil_mode", opts.ceil_mode or false)
+        rawset(self, "count_include_pad", opts.count_include_pad ~= false)
     end
     function Pool:forward(x)
-        return functional(x, self.kernel_size, {stride = self.stride, padding = self.padding})
+        local pool_opts = {stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode}
+        if average then pool_opts.count_include_pad = self.count_include_pad end
+        if axes == 2 then return functional(x, self.kernel_size, pool_opts) end
+        check_input(name, x)
+        if x:dim() ~= 3 then
+            raise(("bad argument #1 to '%s' (expected a sequence batch (N, C, L), got shape %s)")
+                  :format(name, shape_text(x)))
+        end
+        return functional(x:unsqueeze(3), self.kernel_size, pool_opts):squeeze(3)
     end
     function Pool:extra_repr()
-        return ("kernel %dx%d, stride %d"):format(self.kernel_size[1], self.kernel_size[2], self.stride[1])
+        local k = axes == 2 and ("%dx%d"):format(self.kernel_size[1], self.kernel_size[2])
+                  or tostring(self.kernel_size[2])
+        return ("kernel %s, stride %d%s"):format(k, self.stride[axes == 2 and 1 or 2],
+                                                 self.ceil_mode and ", ceil_mode" or "")
     end
     return Pool
 end
 
-layers.MaxPool2d = pooling("MaxPool2d", F.max_pool2d)
-layers.AvgPool2d = pooling("AvgPool2d", F.avg_pool2d)
+layers.MaxPool2d = pooling("MaxPool2d", F.max_pool2d, 2)
+layers.AvgPool2d = pooling("AvgPool2d", F.avg_pool2d, 2)
+layers.MaxPool1d = pooling("MaxPool1d", F.max_pool2d, 1)
+layers.AvgPool1d = pooling("AvgPool1d", F.avg_pool2d, 1)
+
+local function adaptive_pooling(name, functional)
+    local Pool = Module:extend(name)
+    --- nn.AdaptiveAvgPool2d(size) / nn.AdaptiveMaxPool2d(size): size h or {h, w}
+    function Pool:init(size)
+        rawset(self, "output_size", pair(name, 1, size, "the output size"))
+    end
+    function Pool:forward(x)
+        return functional(x, self.output_size)
+    end
+    function Pool:extra_repr()
+        return ("%dx%d"):format(self.output_size[1], self.output_size[2])
+    end
+    return Pool
+end
+
+layers.AdaptiveAvgPool2d = adaptive_pooling("AdaptiveAvgPool2d", F.adaptive_avg_pool2d)
+layers.AdaptiveMaxPool2d = adaptive_pooling("AdaptiveMaxPool2d", F.adaptive_max_pool2d)
+
+local Upsample = Module:extend("Upsample")
+
+--- nn.Upsample{size = , scale_factor = , mode = "nearest" | "linear" | "bilinear",
+--- align_corners = false}: images (N, C, H, W) or sequences (N, C, L)
+function Upsample:init(opts)
+    opts = options("Upsample", 1, opts, {size = "size", scale_factor = "size", mode = "string",
+                                         align_corners = "boolean"})
+    rawset(self, "options", opts)
+    -- The options are checked once, here, on a small sequence or image.
+    local sample = opts.mode == "linear" and dl.zeros(1, 1, 2) or dl.zeros(1, 1, 2, 2)
+    local ok, err = pcall(F.interpolate, sample, opts)
+    if not ok then
+        raise((tostring(err):match("%((.*)%)$") and ("bad argument #1 to 'Upsample' (%s)")
+               :format(tostring(err):match("%((.*)%)$"))) or tostring(err))
+    end
+end
+
+function Upsample:forward(x)
+    return F.interpolate(x, self.options)
+end
+
+function Upsample:extra_repr()
+    local o = self.options
+    local what = o.size and ("size " .. (type(o.size) == "table" and table.concat(o.size, "x") or o.size))
+                 or ("scale_factor " .. (type(o.scale_factor) == "table" and table.concat(o.scale_factor, "x")
+                                         or o.scale_factor))
+    return what .. ", " .. (o.mode or "nearest")
+end
+
+layers.Upsample = Upsample
 
 -- Flatten, Dropout ----------------------------------------------------------------
 
@@ -220,7 +395,8 @@ layers.Dropout = Dropout
 
 local function batch_norm(name, dims)
     local BatchNorm = Module:extend(name)
-    --- nn.BatchNorm1d(n) / nn.BatchNorm2d(c), {eps = 1e-5, momentum = 0.1, affine = true}
+    --- nn.BatchNorm1d(n) over (N, C) or (N, C, L) / nn.BatchNorm2d(c),
+    --- {eps = 1e-5, momentum = 0.1, affine = true}
     function BatchNorm:init(features, opts)
         features = check_count(name, 1, features, "the number of features")
         opts = options(name, 2, opts, {eps = "number", momentum = "number", affine = "boolean"})
@@ -236,17 +412,20 @@ local function batch_norm(name, dims)
     end
     function BatchNorm:forward(x)
         check_input(name, x)
-        if x:dim() ~= dims then
-            raise(("bad argument #1 to '%s' (expected a %d-D input, got shape %s)")
-                  :format(name, dims, shape_text(x)))
+        local sequence = dims == 2 and x:dim() == 3
+        if x:dim() ~= dims and not sequence then
+            raise(("bad argument #1 to '%s' (expected a %s input, got shape %s)")
+                  :format(name, dims == 2 and "2-D (N, C) or 3-D (N, C, L)" or dims .. "-D", shape_text(x)))
         end
         if x:size(2) ~= self.num_features then
             raise(("bad argument #1 to '%s' (expected %d %s in dim 2, got shape %s)")
                   :format(name, self.num_features, dims == 2 and "features" or "channels",
                           shape_text(x)))
         end
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            {training = self.training, momentum = self.momentum, eps = self.eps})
+        local y = F.batch_norm(sequence and x:unsqueeze(4) or x, self.running_mean, self.running_var,
+                               self.weight, self.bias,
+                               {training = self.training, momentum = self.momentum, eps = self.eps})
+        return sequence and y:squeeze(4) or y
     end
     function BatchNorm:extra_repr()
         return tostring(self.num_features)
@@ -259,29 +438,46 @@ layers.BatchNorm2d = batch_norm("BatchNorm2d", 4)
 
 local LayerNorm = Module:extend("LayerNorm")
 
---- nn.LayerNorm(d, {eps = 1e-5, affine = true}): normalises the last dim.
-function LayerNorm:init(features, opts)
-    features = check_count("LayerNorm", 1, features, "the normalised size")
+--- nn.LayerNorm(shape, {eps = 1e-5, affine = true}): normalises the trailing dims
+--- given by shape (a size or a table of sizes).
+function LayerNorm:init(normalized_shape, opts)
+    local shape = type(normalized_shape) == "table" and normalized_shape or {normalized_shape}
+    if #shape == 0 then
+        raise("bad argument #1 to 'LayerNorm' (expected the normalised shape as a size or a table of sizes, got {})")
+    end
+    for i, size in ipairs(shape) do shape[i] = check_count("LayerNorm", 1, size, "the normalised size") end
     opts = options("LayerNorm", 2, opts, {eps = "number", affine = "boolean"})
-    rawset(self, "normalized_shape", features)
+    rawset(self, "normalized_shape", #shape == 1 and shape[1] or shape)
+    rawset(self, "shape", shape)
     rawset(self, "eps", opts.eps or 1e-5)
     if opts.affine ~= false then
-        self.weight = parameter("LayerNorm", dl.ones, features)
-        self.bias = parameter("LayerNorm", dl.zeros, features)
+        self.weight = parameter("LayerNorm", dl.ones, table.unpack(shape))
+        self.bias = parameter("LayerNorm", dl.zeros, table.unpack(shape))
     end
 end
 
 function LayerNorm:forward(x)
     check_input("LayerNorm", x)
-    if x:dim() < 1 or x:size(-1) ~= self.normalized_shape then
-        raise(("bad argument #1 to 'LayerNorm' (expected a last dim of %d, got shape %s)")
-              :format(self.normalized_shape, shape_text(x)))
+    local shape, n = self.shape, x:dim()
+    local fits = n >= #shape
+    for i = 1, #shape do fits = fits and x:size(n - #shape + i) == shape[i] end
+    if not fits then
+        local want = #shape == 1 and ("a last dim of %d"):format(shape[1])
+                     or ("trailing dims (%s)"):format(table.concat(shape, ", "))
+        raise(("bad argument #1 to 'LayerNorm' (expected %s, got shape %s)"):format(want, shape_text(x)))
     end
-    return F.layer_norm(x, self.weight, self.bias, {eps = self.eps})
+    if #shape == 1 then
+        return F.layer_norm(x, self.weight, self.bias, {eps = self.eps})
+    end
+    -- Several trailing dims are one for the normalisation: flatten, then restore.
+    local flat = x:flatten(n - #shape + 1, n)
+    local w = self.weight and self.weight:reshape(-1)
+    local b = self.bias and self.bias:reshape(-1)
+    return F.layer_norm(flat, w, b, {eps = self.eps}):reshape(x:shape())
 end
 
 function LayerNorm:extra_repr()
-    return tostring(self.normalized_shape)
+    return table.concat(self.shape, "x")
 end
 
 layers.LayerNorm = LayerNorm

@@ -3,6 +3,7 @@ local base = require "dl.module"
 local layers = require "dl.layers"
 local dl = require "dl"
 local F = require "dl.functional"
+require "dl.losses"   -- adds the composed losses to F
 local init = require "dl.initializers"
 local optim = require "dl.optim"
 
@@ -24,8 +25,9 @@ for _, name in ipairs{"relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax
 end
 
 --- Losses: nn.mse_loss(pred, target, {reduction = "mean" | "sum" | "none"}) and
---- friends; cross_entropy also takes {label_smoothing = }.
-for _, name in ipairs{"mse_loss", "l1_loss", "bce", "bce_with_logits", "cross_entropy", "nll_loss"} do
+--- friends; cross_entropy also takes {weight = , ignore_index = , label_smoothing = }.
+for _, name in ipairs{"mse_loss", "l1_loss", "bce", "bce_with_logits", "cross_entropy", "nll_loss",
+                      "smooth_l1_loss", "huber_loss", "kl_div", "cosine_embedding_loss"} do
     nn[name] = F[name]
 end
 
