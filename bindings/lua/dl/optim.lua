@@ -379,12 +379,14 @@ local function check_choice(fn, key, value, choices)
 end
 
 -- A new scheduler of `opt`: the options, base_lr, and the first step to
--- epoch 0. `rules` holds get_lr(s) (the chainable rate of s.last_epoch)
--- and maybe closed_form(s) (the rate of an epoch from base_lr).
+-- epoch 0. `rules` holds get_lr(s) (the chainable rate of s.last_epoch),
+-- maybe closed_form(s) (the rate of an epoch from base_lr) and maybe a
+-- step of its own.
 local function new_scheduler(name, opt, options, rules)
     local self = options
     self.optimizer, self.name, self.last_epoch = opt, name, -1
     self._get_lr, self._closed_form = rules.get_lr, rules.closed_form
+    if rules.step then self.step, self._step_to = rules.step, rules.step end
     if rawget(opt, "initial_lr") == nil then rawset(opt, "initial_lr", opt.lr) end
     self.base_lr = rawget(opt, "initial_lr")
     setmetatable(self, Scheduler)
@@ -608,12 +610,8 @@ function optim.CosineAnnealingWarmRestarts(opt, opts)
     check_optimizer(name, opt)
     local o = scheduler_options(name, opts, {t_0 = 1, t_mult = 1, eta_min = 0}, {"t_0"})
     o.t_i, o.t_cur = o.t_0, -1
-    local self = new_scheduler(name, opt, o, {
-        get_lr = function(s)
-            return s.eta_min + (s.base_lr - s.eta_min) * (1 + math.cos(math.pi * s.t_cur / s.t_i)) / 2
-        end,
-    })
-    self.step = function(s, epoch)
+    local function step(s, epoch)
+        if epoch == nil and s.last_epoch < 0 then epoch = 0 end
         if epoch == nil then
             epoch = s.last_epoch + 1
             s.t_cur = s.t_cur + 1
@@ -639,8 +637,12 @@ function optim.CosineAnnealingWarmRestarts(opt, opts)
         s.last_lr = s.optimizer.lr
         return s.last_lr
     end
-    self._step_to = self.step
-    return self
+    return new_scheduler(name, opt, o, {
+        get_lr = function(s)
+            return s.eta_min + (s.base_lr - s.eta_min) * (1 + math.cos(math.pi * s.t_cur / s.t_i)) / 2
+        end,
+        step = step,
+    })
 end
 
 --- optim.OneCycleLR(opt, {max_lr=, total_steps= | epochs= and steps_per_epoch=,
@@ -699,9 +701,10 @@ function optim.OneCycleLR(opt, opts)
     return new_scheduler(name, opt, o, {
         get_lr = function(s)
             local n = s.last_epoch
-            if n > s.total_steps then
-                raise(("bad argument #1 to 'step' (OneCycleLR was stepped %d times, more than its " ..
-                       "total_steps %d)"):format(n + 1, s.total_steps))
+            if n >= s.total_steps then    -- torch allows one more, extrapolating the last phase
+                s.last_epoch = n - 1
+                raise(("bad argument #1 to 'step' (OneCycleLR has a rate for %d steps, its total_steps; " ..
+                       "this is step %d)"):format(s.total_steps, n + 1))
             end
             local start = 0
             for i, phase in ipairs(s.phases) do
