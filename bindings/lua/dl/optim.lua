@@ -251,9 +251,12 @@ function Optimizer:load_state_dict(sd)
         bad("the optimizer has %d parameters, the state dict %s", n,
             type(group.params) == "table" and #group.params or "does not list them")
     end
-    local options = {}
+    local options, keys = {}, {}
     for key, value in pairs(self._options) do options[key] = value end
-    for key, value in pairs(group) do
+    for key in pairs(group) do keys[#keys + 1] = tostring(key) end
+    table.sort(keys)    -- the first problem in a stable order
+    for _, key in ipairs(keys) do
+        local value = group[key]
         if kind.by_name[key] then
             local problem = option_problem(kind.by_name[key], value)
             if problem then bad("%s", problem) end
@@ -272,8 +275,11 @@ function Optimizer:load_state_dict(sd)
             bad("state for parameter %s, but the optimizer has %d parameters", tostring(key), n)
         end
         if type(entry) ~= "table" then bad("state of parameter %d is a %s", i, type(entry)) end
-        local copy, shape = {}, self.params[i]:shape()
-        for key, value in pairs(entry) do
+        local copy, shape, keys = {}, self.params[i]:shape(), {}
+        for key in pairs(entry) do keys[#keys + 1] = tostring(key) end
+        table.sort(keys)    -- the first problem in a stable order
+        for _, key in ipairs(keys) do
+            local value = entry[key]
             local what = kind.state_names[key]
             if not what then
                 bad("unknown state '%s' of parameter %d for %s", tostring(key), i, kind.name)
@@ -703,8 +709,8 @@ function optim.OneCycleLR(opt, opts)
             local n = s.last_epoch
             if n >= s.total_steps then    -- torch allows one more, extrapolating the last phase
                 s.last_epoch = n - 1
-                raise(("bad argument #1 to 'step' (OneCycleLR has a rate for %d steps, its total_steps; " ..
-                       "this is step %d)"):format(s.total_steps, n + 1))
+                raise(("bad argument #1 to 'step' (OneCycleLR's schedule has ended: total_steps = %d)")
+                      :format(s.total_steps))
             end
             local start = 0
             for i, phase in ipairs(s.phases) do
