@@ -215,8 +215,8 @@ function Optimizer:state_dict()
     return {state = state, param_groups = {group}}
 end
 
-local function shape_text(shape)
-    return "(" .. table.concat(shape, ", ") .. ")"
+local function shape_text(shape)    -- as tensors print it: (3,) or (4, 3)
+    return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
 end
 
 local function same_shape(a, b)
