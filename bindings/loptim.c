@@ -2,12 +2,14 @@
  * loptim.c -- dl.steps: the fused optimiser updates of core/optim for
  * lua/dl/optim.lua, generated from core/optim/optimizers.def.
  *
- *   steps.<Name>(param, state, options)
- *       One update of `param` in place. `state` is the parameter's state
- *       table in PyTorch's layout ({step = n, exp_avg = <tensor>, ...}):
- *       step is counted up, missing state tensors are created with their
- *       initial values, state numbers are written back. `options` holds
- *       every option by name (optim.lua has checked them).
+ *   step(params, states, options)   (the `step` of each optimiser below)
+ *       One update in place of every parameter of the list `params` that
+ *       has a gradient. states[i] is parameter i's state table in
+ *       PyTorch's layout ({step = n, exp_avg = <tensor>, ...}), made when
+ *       missing: step is counted up, missing state tensors are created
+ *       with their initial values, state numbers are written back.
+ *       `options` holds every option by name (optim.lua has checked them;
+ *       the rules are checked again here).
  *   steps.optimizers
  *       The table as Lua sees it, in order: {{name = "SGD", step = fn,
  *       check = fn, options = {{name = "lr", kind = "REAL", default = 0.01,
@@ -64,32 +66,32 @@ static void read_PAIR(lua_State *L, int arg, const char *key, float out[2])
 
 /* ---- reading and writing state --------------------------------------------- */
 
-/* The state tensor `name` of the state table at 2, or NULL when it is
+/* The state tensor `name` of the state table at `at`, or NULL when it is
  * absent and not needed; a needed one that is absent is created full of
  * `initial` with the parameter's shape and stored, and *fresh is set. */
-static dl_tensor *state_tensor(lua_State *L, const char *name, const dl_tensor *param,
+static dl_tensor *state_tensor(lua_State *L, int at, const char *name, const dl_tensor *param,
                                bool needed, double initial, bool *fresh)
 {
     dl_tensor *t = NULL;
-    if (lua_getfield(L, 2, name) != LUA_TNIL) {
+    if (lua_getfield(L, at, name) != LUA_TNIL) {
         t = ldl_checktensor(L, -1, "step");
     } else if (needed) {
         dl_tensor **box = ldl_newbox(L);
         ldl_result(L, dl_full("step", param->ndim, param->shape, (float)initial, box));
         t = *box;
         lua_pushvalue(L, -1);
-        lua_setfield(L, 2, name);
+        lua_setfield(L, at, name);
         *fresh = true;
     }
     lua_pop(L, 1);
     return t;    /* the state table keeps it alive */
 }
 
-/* The state number `name` of the state table at 2, or `initial`. */
-static double state_number(lua_State *L, const char *name, double initial)
+/* The state number `name` of the state table at `at`, or `initial`. */
+static double state_number(lua_State *L, int at, const char *name, double initial)
 {
     double v = initial;
-    if (lua_getfield(L, 2, name) != LUA_TNIL) {
+    if (lua_getfield(L, at, name) != LUA_TNIL) {
         if (!lua_isnumber(L, -1))
             ldl_argerror(L, 2, "step", "state '%s' expects a number, got %s", name,
                          luaL_typename(L, -1));
@@ -99,12 +101,29 @@ static double state_number(lua_State *L, const char *name, double initial)
     return v;
 }
 
+/* The state table of parameter i in the list at 2, made when missing;
+ * pushed, and its index returned. */
+static int state_table(lua_State *L, lua_Integer i)
+{
+    if (lua_geti(L, 2, i) != LUA_TTABLE) {
+        if (!lua_isnil(L, -1))
+            ldl_argerror(L, 2, "step", "the state of parameter %lld is a %s, not a table",
+                         (long long)i, luaL_typename(L, -1));
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_seti(L, 2, i);
+    }
+    return lua_gettop(L);
+}
+
 #define READ_STATE_TENSOR(name, needed, initial) \
-    state.name = state_tensor(L, #name, param, (needed), (initial), &state.fresh);
-#define READ_STATE_NUMBER(name, needed, initial) state.name = state_number(L, #name, (initial));
+    state.name = state_tensor(L, at, #name, param, (needed), (initial), &state.fresh);
+#define READ_STATE_NUMBER(name, needed, initial) \
+    state.name = state_number(L, at, #name, (initial));
 #define READ_STATE(name, kind, needed, initial) READ_STATE_##kind(name, needed, initial)
 #define WRITE_STATE_TENSOR(name)
-#define WRITE_STATE_NUMBER(name) lua_pushnumber(L, state.name), lua_setfield(L, 2, #name);
+#define WRITE_STATE_NUMBER(name) lua_pushnumber(L, state.name), lua_setfield(L, at, #name);
 #define WRITE_STATE(name, kind, needed, initial) WRITE_STATE_##kind(name)
 
 /* ---- per optimiser: reading options, its rules, its step ------------------ */
@@ -135,9 +154,10 @@ static double state_number(lua_State *L, const char *name, double initial)
         return 1;                                                               \
     }                                                                           \
                                                                                 \
+    /* step(params, states, options) */                                        \
     static int step_##id(lua_State *L)                                          \
     {                                                                           \
-        dl_tensor *param = ldl_checktensor(L, 1, "step");                       \
+        luaL_checktype(L, 1, LUA_TTABLE);                                       \
         luaL_checktype(L, 2, LUA_TTABLE);                                       \
         luaL_checktype(L, 3, LUA_TTABLE);                                       \
         dl_##id##_options opts;                                                 \
@@ -146,12 +166,22 @@ static double state_number(lua_State *L, const char *name, double initial)
         const char *broken = broken_rule_##id(o);                               \
         if (broken)                                                             \
             ldl_argerror(L, 3, "step", "%s", broken);                           \
-        dl_##id##_state state = {.step = (int64_t)state_number(L, "step", 0) + 1}; \
-        STATE(READ_STATE)                                                       \
-        ldl_check_status(L, dl_##id##_step(param, &state, o));                  \
-        lua_pushinteger(L, state.step);                                         \
-        lua_setfield(L, 2, "step");                                             \
-        STATE(WRITE_STATE)                                                      \
+        lua_Integer n = luaL_len(L, 1);                                         \
+        for (lua_Integer i = 1; i <= n; i++) {                                  \
+            lua_geti(L, 1, i);                                                  \
+            dl_tensor *param = ldl_checktensor(L, -1, "step");                  \
+            lua_pop(L, 1);    /* the list keeps it alive */                     \
+            if (!param->grad)                                                   \
+                continue;                                                       \
+            int at = state_table(L, i);                                         \
+            dl_##id##_state state = {.step = (int64_t)state_number(L, at, "step", 0) + 1}; \
+            STATE(READ_STATE)                                                   \
+            ldl_check_status(L, dl_##id##_step(param, &state, o));              \
+            lua_pushinteger(L, state.step);                                     \
+            lua_setfield(L, at, "step");                                        \
+            STATE(WRITE_STATE)                                                  \
+            lua_pop(L, 1);                                                      \
+        }                                                                       \
         return 0;                                                               \
     }
 #include "optim/optimizers.def"

@@ -174,13 +174,7 @@ end
 
 --- opt:step(): updates every parameter that has a gradient.
 function Optimizer:step()
-    local update, options, state = self._kind.step, self._options, self.state
-    for i, p in ipairs(self.params) do
-        if p.grad then
-            state[i] = state[i] or {}
-            update(p, state[i], options)
-        end
-    end
+    self._kind.step(self.params, self.state, self._options)
 end
 
 --- opt:zero_grad(): forgets every parameter's gradient.
