@@ -169,7 +169,10 @@ static int state_table(lua_State *L, lua_Integer i)
         lua_Integer n = luaL_len(L, 1);                                         \
         for (lua_Integer i = 1; i <= n; i++) {                                  \
             lua_geti(L, 1, i);                                                  \
-            dl_tensor *param = ldl_checktensor(L, -1, "step");                  \
+            dl_tensor *param = ldl_totensor(L, -1, "step");                     \
+            if (!param)                                                         \
+                ldl_argerror(L, 1, "step", "parameter %lld is not a tensor, got %s", \
+                             (long long)i, luaL_typename(L, -1));               \
             lua_pop(L, 1);    /* the list keeps it alive */                     \
             if (!param->grad)                                                   \
                 continue;                                                       \
