@@ -123,6 +123,10 @@ function Scheduler:_step_to(epoch)
     return self.last_lr
 end
 
+function Scheduler:__tostring()
+    return ("%s(epoch %d, lr=%g)"):format(self.name, self.last_epoch, self.optimizer.lr)
+end
+
 --- sched:get_lr() -> the learning rate now in use.
 function Scheduler:get_lr()
     return self.optimizer.lr
