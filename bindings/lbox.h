@@ -148,14 +148,16 @@ void ldl_open_shape(lua_State *L, int dl, int methods);
 void ldl_open_autograd(lua_State *L, int dl, int methods);
 void ldl_open_ops(lua_State *L, int dl, int methods);
 
-/* Registers package.loaded["dl.functional"] (layer operations and losses)
- * and package.loaded["dl.steps"] (fused optimiser updates), used by the
- * embedded modules dl.layers and dl.optim. */
+/* Registers package.loaded["dl.functional"] (layer operations and losses),
+ * used by the embedded module dl.layers. */
 void ldl_open_nn(lua_State *L);
 
 /* Adds pad, the adaptive pools and interpolate to "dl.functional"
  * (lnn_vocab.c); called by ldl_open_nn. */
 void ldl_open_nn_vocab(lua_State *L);
+/* Registers package.loaded["dl.steps"] (loptim.c: the fused optimiser
+ * updates and their option table), used by the embedded module dl.optim. */
+void ldl_open_optim(lua_State *L);
 
 /* dl.plot (lgnuplot.c): loads the embedded module dl.plot, so it runs after
  * the embedded modules are registered. */

@@ -1,7 +1,6 @@
 /*
  * lnn.c -- nn.functional: the layer operations and losses of the core as
- * Lua functions (the layers in lua/dl/layers.lua call these), and dl.steps,
- * the fused optimiser updates used by lua/dl/optim.lua.
+ * Lua functions (the layers in lua/dl/layers.lua call these).
  */
 #include <string.h>
 
@@ -324,63 +323,6 @@ static const luaL_Reg functional[] = {
     {NULL, NULL}
 };
 
-/* ---- optimiser steps (dl.steps, called by lua/dl/optim.lua) ---- */
-
-static float num(lua_State *L, int arg, const char *fn)
-{
-    return (float)ldl_checknumber(L, arg, fn);
-}
-
-/* steps.sgd(p, velocity|nil, lr, momentum, dampening, weight_decay, nesterov, first) */
-static int s_sgd(lua_State *L)
-{
-    dl_tensor *p = ldl_checktensor(L, 1, "sgd"), *v = opt_tensor(L, 2, "sgd");
-    dl_sgd_options o = {num(L, 3, "sgd"), num(L, 4, "sgd"), num(L, 5, "sgd"), num(L, 6, "sgd"),
-                        lua_toboolean(L, 7)};
-    ldl_check_status(L, dl_sgd_step(p, v, &o, lua_toboolean(L, 8)));
-    return 0;
-}
-
-/* steps.adam(p, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step) */
-static int s_adam(lua_State *L)
-{
-    dl_tensor *p = ldl_checktensor(L, 1, "adam"), *m = ldl_checktensor(L, 2, "adam");
-    dl_tensor *v = ldl_checktensor(L, 3, "adam");
-    dl_adam_options o = {num(L, 4, "adam"), num(L, 5, "adam"), num(L, 6, "adam"),
-                         num(L, 7, "adam"), num(L, 8, "adam"), lua_toboolean(L, 9)};
-    ldl_check_status(L, dl_adam_step(p, m, v, &o, ldl_checkinteger(L, 10, "adam")));
-    return 0;
-}
-
-/* steps.rmsprop(p, square_avg, buffer|nil, lr, alpha, eps, weight_decay, momentum) */
-static int s_rmsprop(lua_State *L)
-{
-    dl_tensor *p = ldl_checktensor(L, 1, "rmsprop"), *sq = ldl_checktensor(L, 2, "rmsprop");
-    dl_tensor *buf = opt_tensor(L, 3, "rmsprop");
-    dl_rmsprop_options o = {num(L, 4, "rmsprop"), num(L, 5, "rmsprop"), num(L, 6, "rmsprop"),
-                            num(L, 7, "rmsprop"), num(L, 8, "rmsprop")};
-    ldl_check_status(L, dl_rmsprop_step(p, sq, buf, &o));
-    return 0;
-}
-
-/* steps.adagrad(p, sum, lr, lr_decay, weight_decay, eps, step) */
-static int s_adagrad(lua_State *L)
-{
-    dl_tensor *p = ldl_checktensor(L, 1, "adagrad"), *sum = ldl_checktensor(L, 2, "adagrad");
-    dl_adagrad_options o = {num(L, 3, "adagrad"), num(L, 4, "adagrad"), num(L, 5, "adagrad"),
-                            num(L, 6, "adagrad")};
-    ldl_check_status(L, dl_adagrad_step(p, sum, &o, ldl_checkinteger(L, 7, "adagrad")));
-    return 0;
-}
-
-static const luaL_Reg optimiser_steps[] = {
-    {"sgd", s_sgd},
-    {"adam", s_adam},
-    {"rmsprop", s_rmsprop},
-    {"adagrad", s_adagrad},
-    {NULL, NULL}
-};
-
 /* Registers a table of functions as package.loaded[name]. */
 static void register_module(lua_State *L, const char *name, const luaL_Reg *fns)
 {
@@ -395,5 +337,4 @@ void ldl_open_nn(lua_State *L)
 {
     register_module(L, "dl.functional", functional);
     ldl_open_nn_vocab(L);
-    register_module(L, "dl.steps", optimiser_steps);
 }

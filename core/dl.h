@@ -600,44 +600,35 @@ dl_status dl_bce_with_logits(const dl_tensor *logits, const dl_tensor *target,
 
 /* ---- optimiser steps ------------------------------------------------------ *
  * One fused pass over a parameter and its state, in place, using
- * param->grad (a parameter without a gradient is left as it is). State
- * tensors have the parameter's shape and start at zero. */
+ * param->grad (a parameter without a gradient is left as it is), with
+ * torch.optim's formulas. Every optimiser of optim/optimizers.def gets
+ *
+ *   dl_<id>_options   its options, one field per row (PAIR: float[2])
+ *   dl_<id>_state     step (this update's number, from 1), fresh (the state
+ *                     tensors were just created with their initial values),
+ *                     then one field per state row: a tensor of the
+ *                     parameter's shape (NULL when not needed) or a number
+ *                     that the step updates
+ *   dl_<id>_step(param, state, options)
+ *
+ * State tensors must be contiguous with the parameter's element count. */
 
-typedef struct {
-    float lr, momentum, dampening, weight_decay;
-    bool nesterov;
-} dl_sgd_options;
-
-/* SGD as torch.optim.SGD; `velocity` may be NULL when momentum is 0.
- * first_step: the velocity starts as the gradient itself. */
-dl_status dl_sgd_step(dl_tensor *param, dl_tensor *velocity, const dl_sgd_options *o,
-                      bool first_step);
-
-typedef struct {
-    float lr, beta1, beta2, eps, weight_decay;
-    bool decoupled;    /* AdamW: decay the weights directly, not through the gradient */
-} dl_adam_options;
-
-/* Adam / AdamW as torch.optim; step counts from 1. */
-dl_status dl_adam_step(dl_tensor *param, dl_tensor *m, dl_tensor *v,
-                       const dl_adam_options *o, int64_t step);
-
-typedef struct {
-    float lr, alpha, eps, weight_decay, momentum;
-} dl_rmsprop_options;
-
-/* RMSprop as torch.optim.RMSprop (not centered); `buffer` may be NULL when
- * momentum is 0. */
-dl_status dl_rmsprop_step(dl_tensor *param, dl_tensor *square_avg, dl_tensor *buffer,
-                          const dl_rmsprop_options *o);
-
-typedef struct {
-    float lr, lr_decay, weight_decay, eps;
-} dl_adagrad_options;
-
-/* Adagrad as torch.optim.Adagrad; step counts from 1. */
-dl_status dl_adagrad_step(dl_tensor *param, dl_tensor *sum, const dl_adagrad_options *o,
-                          int64_t step);
+#define DL_OPTION_TYPE_REAL float
+#define DL_OPTION_TYPE_FLAG bool
+#define DL_OPTION_TYPE_PAIR float
+#define DL_OPTION_SIZE_REAL
+#define DL_OPTION_SIZE_FLAG
+#define DL_OPTION_SIZE_PAIR [2]
+#define DL_STATE_TYPE_TENSOR dl_tensor *
+#define DL_STATE_TYPE_NUMBER double
+#define DL_OPTION_FIELD(field, kind, def, check) DL_OPTION_TYPE_##kind field DL_OPTION_SIZE_##kind;
+#define DL_STATE_FIELD(name, kind, needed, initial) DL_STATE_TYPE_##kind name;
+#define DL_OPTIMIZER(id, Name, OPTIONS, STATE, RULES)                                 \
+    typedef struct { OPTIONS(DL_OPTION_FIELD) } dl_##id##_options;                   \
+    typedef struct { int64_t step; bool fresh; STATE(DL_STATE_FIELD) } dl_##id##_state; \
+    dl_status dl_##id##_step(dl_tensor *param, dl_##id##_state *state,                \
+                             const dl_##id##_options *o);
+#include "optim/optimizers.def"
 
 /* t *= s, in place (gradient clipping; no grad). */
 void dl_scale_(dl_tensor *t, float s);

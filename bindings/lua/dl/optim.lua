@@ -1,62 +1,57 @@
--- optim.lua -- optimisers, learning-rate schedulers and gradient clipping.
+-- optim.lua -- optimisers and gradient clipping; with the schedulers of
+-- dl.schedulers, the `optim` table users see.
 --
--- Each optimiser keeps its hyper-parameters in plain fields (opt.lr can be
--- changed between steps, which is what the schedulers do) and per-parameter
--- state tensors created on the first step. The update itself is one fused
--- C pass per parameter (dl.steps), with torch.optim's formulas.
+-- The optimisers come from one table, core/optim/optimizers.def, which the
+-- bindings publish as dl.steps.optimizers: each optimiser's options with
+-- their defaults and checks, its per-parameter state, the rules between
+-- its options, and its fused C step. Here every row becomes a constructor
+-- optim.<Name>(params, opts); nothing below names a particular optimiser.
+--
+-- Options are read and written as fields (opt.lr, opt.betas), checked when
+-- set. The state of parameter i is self.state[i] in PyTorch's layout
+-- ({step = n, exp_avg = <tensor>, ...}), made on its first step.
 local dl = require "dl"
 local raise = require("dl.errors").raise
 local steps = require "dl.steps"
 local base = require "dl.module"
+local util = require "dl.optim_util"
+local show, is_finite, copy_value, sorted_names = util.show, util.is_finite, util.copy_value,
+                                                  util.sorted_names
 
 local optim = {}
 
--- Numeric options that must be >= 0 (torch.optim refuses negative ones too)
--- and those that count epochs (whole numbers >= 1).
-local NON_NEGATIVE = {
-    lr = true, momentum = true, dampening = true, weight_decay = true, eps = true, alpha = true,
-    lr_decay = true, eta_min = true, min_lr = true, threshold = true, patience = true,
-    cooldown = true, gamma = true, factor = true,
-}
-local EPOCH_COUNTS = {step_size = true, t_max = true}
-
--- Refuses a NaN, an infinity, or a number out of its option's range.
-local function check_number(fn, key, value)
-    if value ~= value or value == math.huge or value == -math.huge then
-        raise(("bad argument #2 to '%s' (expected option '%s' to be a finite number, got %s)")
-              :format(fn, key, value ~= value and "nan" or tostring(value)))
-    elseif NON_NEGATIVE[key] and value < 0 then
-        raise(("bad argument #2 to '%s' (expected %s >= 0, got %s)"):format(fn, key, tostring(value)))
-    elseif EPOCH_COUNTS[key] and (value < 1 or value ~= math.floor(value)) then
-        raise(("bad argument #2 to '%s' (expected %s to be a whole number >= 1, got %s)")
-              :format(fn, key, tostring(value)))
-    end
-end
-
-local function check_options(fn, opts, defaults)
-    if opts ~= nil and type(opts) ~= "table" then
-        raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
-    end
-    local values = {}
-    for key, value in pairs(opts or {}) do
-        if defaults[key] == nil then
-            local names = {}
-            for name in pairs(defaults) do names[#names + 1] = name end
-            table.sort(names)
-            raise(("bad argument #2 to '%s' (unknown option '%s'; known: %s)")
-                  :format(fn, tostring(key), table.concat(names, ", ")))
+-- Why `value` is not a valid value of option `spec` ({name, kind, check}
+-- from the table), or nil when it is.
+local function option_problem(spec, value)
+    local key = spec.name
+    if spec.kind == "FLAG" then
+        if type(value) ~= "boolean" then
+            return ("option '%s' expects a boolean, got %s"):format(key, type(value))
         end
-        if type(value) ~= type(defaults[key]) then
-            raise(("bad argument #2 to '%s' (option '%s' expects a %s, got %s)")
-                  :format(fn, key, type(defaults[key]), type(value)))
+    elseif spec.kind == "PAIR" then
+        if type(value) ~= "table" then
+            return ("option '%s' expects a table, got %s"):format(key, type(value))
         end
-        if type(value) == "number" then check_number(fn, key, value) end
-        values[key] = value
+        if #value ~= 2 then
+            return ("option '%s' expects two numbers, got %d values"):format(key, #value)
+        end
+        for i = 1, 2 do
+            local b = value[i]
+            if type(b) ~= "number" or not (b >= 0 and b < 1) then
+                return ("%s[%d] must be in [0, 1), got %s"):format(key, i, show(b))
+            end
+        end
+    else
+        if type(value) ~= "number" then
+            return ("option '%s' expects a number, got %s"):format(key, type(value))
+        elseif not is_finite(value) then
+            return ("expected option '%s' to be a finite number, got %s"):format(key, show(value))
+        elseif spec.check == "NON_NEGATIVE" and value < 0 then
+            return ("expected %s >= 0, got %s"):format(key, show(value))
+        elseif spec.check == "UNIT_CLOSED" and not (value >= 0 and value <= 1) then
+            return ("expected %s in [0, 1], got %s"):format(key, show(value))
+        end
     end
-    for key, value in pairs(defaults) do
-        if values[key] == nil then values[key] = value end
-    end
-    return values
 end
 
 -- The parameter list from a module or a list of tensors.
@@ -83,34 +78,84 @@ local function parameter_list(fn, params)
     return list
 end
 
-local Optimizer = {}
-Optimizer.__index = Optimizer
+-- Optimizers ---------------------------------------------------------------------------
 
-local function new_optimizer(name, params, opts, defaults, update)
-    local self = check_options(name, opts, defaults)
-    self.params = parameter_list(name, params)
-    self.state = {}
-    self.step_count = 0
-    self.name = name
-    self.initial_lr = self.lr
-    self._update = update
-    return setmetatable(self, Optimizer)
+-- An optimizer's own fields are params, state, name, _kind (its row of the
+-- table) and _options (the option values); opt.<option> reads and writes
+-- _options through the metamethods below.
+local Optimizer = {}
+
+function Optimizer:__index(key)
+    local method = Optimizer[key]
+    if method ~= nil then return method end
+    return rawget(self, "_options")[key]
+end
+
+-- Setting an option checks it as the constructor does; other fields are
+-- plain fields.
+function Optimizer:__newindex(key, value)
+    local kind = rawget(self, "_kind")
+    local spec = kind.by_name[key]
+    if not spec then
+        rawset(self, key, value)
+        return
+    end
+    local where = ("bad assignment to '%s.%s'"):format(kind.name, key)
+    local problem = option_problem(spec, value)
+    if problem then raise(("%s (%s)"):format(where, problem)) end
+    local options = rawget(self, "_options")
+    local old = options[key]
+    options[key] = copy_value(value)
+    local broken = kind.check(options)
+    if broken then
+        options[key] = old
+        raise(("%s (%s)"):format(where, broken))
+    end
+end
+
+-- The options of `kind` from the user's table: defaults filled in, each
+-- value checked, then the rules between them.
+local function read_options(kind, opts)
+    local fn = kind.name
+    if opts ~= nil and type(opts) ~= "table" then
+        raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
+    end
+    local values = {}
+    for key, value in pairs(opts or {}) do
+        local spec = kind.by_name[key]
+        if not spec then
+            raise(("bad argument #2 to '%s' (unknown option '%s'; known: %s)")
+                  :format(fn, tostring(key), sorted_names(kind.by_name)))
+        end
+        local problem = option_problem(spec, value)
+        if problem then raise(("bad argument #2 to '%s' (%s)"):format(fn, problem)) end
+        values[key] = copy_value(value)
+    end
+    for _, spec in ipairs(kind.options) do
+        if values[spec.name] == nil then values[spec.name] = copy_value(spec.default) end
+    end
+    local broken = kind.check(values)
+    if broken then raise(("bad argument #2 to '%s' (%s)"):format(fn, broken)) end
+    return values
+end
+
+-- One constructor per row of the table.
+for _, kind in ipairs(steps.optimizers) do
+    kind.by_name = {}
+    for _, spec in ipairs(kind.options) do kind.by_name[spec.name] = spec end
+    kind.state_names = {step = true}
+    for _, spec in ipairs(kind.state) do kind.state_names[spec.name] = spec.kind end
+    optim[kind.name] = function(params, opts)
+        local self = {_kind = kind, _options = read_options(kind, opts), name = kind.name}
+        self.params = parameter_list(kind.name, params)
+        self.state = {}
+        return setmetatable(self, Optimizer)
+    end
 end
 
 --- opt:step(): updates every parameter that has a gradient.
 function Optimizer:step()
-    self.step_count = self.step_count + 1
-    for i, p in ipairs(self.params) do
-        if p.grad then
-            local state = self.state[i]
-            if not state then
-                state = {step = 0}
-                self.state[i] = state
-            end
-            state.step = state.step + 1
-            self._update(self, p, state)
-        end
-    end
+    self._kind.step(self.params, self.state, self._options)
 end
 
 --- opt:zero_grad(): forgets every parameter's gradient.
@@ -122,173 +167,119 @@ function Optimizer:__tostring()
     return ("%s(lr=%g, %d parameter tensors)"):format(self.name, self.lr, #self.params)
 end
 
-local function zeros_like(p)
-    return dl.zeros(p:shape())
+local function snapshot(t)
+    return t:detach():clone()
 end
 
---- optim.SGD(params, {lr=, momentum=0, dampening=0, nesterov=false, weight_decay=0})
-function optim.SGD(params, opts)
-    local self = new_optimizer("SGD", params, opts,
-        {lr = 0.01, momentum = 0, dampening = 0, nesterov = false, weight_decay = 0},
-        function(o, p, state)
-            local first = state.velocity == nil
-            if o.momentum ~= 0 and first then state.velocity = zeros_like(p) end
-            steps.sgd(p, state.velocity, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, first)
-        end)
-    if self.nesterov and (self.momentum <= 0 or self.dampening ~= 0) then
-        raise("bad argument #2 to 'SGD' (nesterov needs momentum > 0 and dampening 0)")
+--- opt:state_dict() -> {state = {[i] = {step =, <state> = tensor, ...}},
+--- param_groups = {{<option> = value, ..., params = {1, ..., n}}}}, as
+--- PyTorch's (parameter indices from 1); tensors are copies.
+function Optimizer:state_dict()
+    local state = {}
+    for i, entry in pairs(self.state) do
+        local copy = {}
+        for key, value in pairs(entry) do
+            copy[key] = dl.is_tensor(value) and snapshot(value) or value
+        end
+        state[i] = copy
     end
-    return self
+    local group = {params = {}}
+    for key, value in pairs(self._options) do group[key] = copy_value(value) end
+    group.initial_lr = rawget(self, "initial_lr")
+    for i = 1, #self.params do group.params[i] = i end
+    return {state = state, param_groups = {group}}
 end
 
-local function adam(name, decoupled, default_decay)
-    return function(params, opts)
-        local self = new_optimizer(name, params, opts,
-            {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = default_decay},
-            function(o, p, state)
-                if not state.m then
-                    state.m, state.v = zeros_like(p), zeros_like(p)
+local function shape_text(shape)    -- as tensors print it: (3,) or (4, 3)
+    return "(" .. table.concat(shape, ", ") .. (#shape == 1 and ",)" or ")")
+end
+
+local function same_shape(a, b)
+    if #a ~= #b then return false end
+    for i = 1, #a do
+        if a[i] ~= b[i] then return false end
+    end
+    return true
+end
+
+-- Keys a PyTorch param_group has that dl's optimisers have no use for.
+local TORCH_ONLY = {foreach = true, capturable = true, differentiable = true, fused = true}
+
+--- opt:load_state_dict(sd): takes the options and state of sd (from
+--- state_dict, maybe saved and loaded); checks the parameter count, the
+--- names and the shapes, and changes nothing when they do not match.
+function Optimizer:load_state_dict(sd)
+    local kind = self._kind
+    local function bad(fmt, ...)
+        raise(("bad argument #1 to 'load_state_dict' (" .. fmt .. ")"):format(...))
+    end
+    if type(sd) ~= "table" or type(sd.state) ~= "table" or type(sd.param_groups) ~= "table" then
+        bad("expected a table {state = ..., param_groups = ...} from state_dict, got %s",
+            type(sd) == "table" and "a table without them" or type(sd))
+    end
+    if #sd.param_groups ~= 1 or type(sd.param_groups[1]) ~= "table" then
+        bad("expected one parameter group, got %d", #sd.param_groups)
+    end
+    local group = sd.param_groups[1]
+    local n = #self.params
+    if type(group.params) ~= "table" or #group.params ~= n then
+        bad("the optimizer has %d parameters, the state dict %s", n,
+            type(group.params) == "table" and #group.params or "does not list them")
+    end
+    local options, keys = {}, {}
+    for key, value in pairs(self._options) do options[key] = value end
+    for key in pairs(group) do keys[#keys + 1] = tostring(key) end
+    table.sort(keys)    -- the first problem in a stable order
+    for _, key in ipairs(keys) do
+        local value = group[key]
+        if kind.by_name[key] then
+            local problem = option_problem(kind.by_name[key], value)
+            if problem then bad("%s", problem) end
+            options[key] = copy_value(value)
+        elseif key ~= "params" and key ~= "initial_lr" and not TORCH_ONLY[key] then
+            bad("unknown option '%s' for %s; known: %s", tostring(key), kind.name,
+                sorted_names(kind.by_name))
+        end
+    end
+    local broken = kind.check(options)
+    if broken then bad("%s", broken) end
+    local state = {}
+    for key, entry in pairs(sd.state) do
+        local i = math.tointeger(tonumber(key))    -- a saved file may give "2" for 2
+        if not i or i < 1 or i > n then
+            bad("state for parameter %s, but the optimizer has %d parameters", tostring(key), n)
+        end
+        if type(entry) ~= "table" then bad("state of parameter %d is a %s", i, type(entry)) end
+        local copy, shape, keys = {}, self.params[i]:shape(), {}
+        for key in pairs(entry) do keys[#keys + 1] = tostring(key) end
+        table.sort(keys)    -- the first problem in a stable order
+        for _, key in ipairs(keys) do
+            local value = entry[key]
+            local what = kind.state_names[key]
+            if not what then
+                bad("unknown state '%s' of parameter %d for %s", tostring(key), i, kind.name)
+            elseif what == "TENSOR" then
+                if not dl.is_tensor(value) then
+                    bad("state '%s' of parameter %d should be a tensor, got %s", key, i, type(value))
+                elseif not same_shape(value:shape(), shape) then
+                    bad("state '%s' of parameter %d has shape %s, the parameter %s", key, i,
+                        shape_text(value:shape()), shape_text(shape))
                 end
-                steps.adam(p, state.m, state.v, o.lr, o.betas[1], o.betas[2], o.eps, o.weight_decay,
-                           decoupled, state.step)
-            end)
-        for i = 1, 2 do
-            local b = self.betas[i]
-            if type(b) ~= "number" or not (b >= 0 and b < 1) then
-                raise(("bad argument #2 to '%s' (betas[%d] must be in [0, 1), got %s)")
-                      :format(name, i, b ~= b and "nan" or tostring(b)))
+                copy[key] = snapshot(value)
+            else
+                if dl.is_tensor(value) and value:numel() == 1 then value = value:item() end
+                if not is_finite(value) or (key == "step" and (value < 0 or value % 1 ~= 0)) then
+                    bad("state '%s' of parameter %d should be a %s, got %s", key, i,
+                        key == "step" and "whole number >= 0" or "finite number", show(value))
+                end
+                copy[key] = key == "step" and math.tointeger(value) or value
             end
         end
-        return self
+        state[i] = copy
     end
-end
-
---- optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0})
-optim.Adam = adam("Adam", false, 0)
---- optim.AdamW: Adam with decoupled weight decay (default 0.01).
-optim.AdamW = adam("AdamW", true, 0.01)
-
---- optim.RMSprop(params, {lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0})
-function optim.RMSprop(params, opts)
-    return new_optimizer("RMSprop", params, opts,
-        {lr = 0.01, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0},
-        function(o, p, state)
-            if not state.square_avg then
-                state.square_avg = zeros_like(p)
-                if o.momentum > 0 then state.buffer = zeros_like(p) end
-            end
-            steps.rmsprop(p, state.square_avg, state.buffer, o.lr, o.alpha, o.eps, o.weight_decay, o.momentum)
-        end)
-end
-
---- optim.Adagrad(params, {lr=0.01, lr_decay=0, weight_decay=0, eps=1e-10})
-function optim.Adagrad(params, opts)
-    return new_optimizer("Adagrad", params, opts,
-        {lr = 0.01, lr_decay = 0, weight_decay = 0, eps = 1e-10},
-        function(o, p, state)
-            if not state.sum then state.sum = zeros_like(p) end
-            steps.adagrad(p, state.sum, o.lr, o.lr_decay, o.weight_decay, o.eps, state.step)
-        end)
-end
-
--- Schedulers -------------------------------------------------------------------------
-
-local Scheduler = {}
-Scheduler.__index = Scheduler
-
-local function new_scheduler(name, opt, opts, defaults, rule)
-    if getmetatable(opt) ~= Optimizer then
-        raise(("bad argument #1 to '%s' (expected an optimizer, got %s)"):format(name, type(opt)))
-    end
-    local self = check_options(name, opts, defaults)
-    self.optimizer, self.base_lr, self.epoch, self.name, self._rule = opt, opt.lr, 0, name, rule
-    return setmetatable(self, Scheduler)
-end
-
---- sched:step(): one epoch passed; sets the optimizer's lr.
-function Scheduler:step(...)
-    self.epoch = self.epoch + 1
-    self.optimizer.lr = self._rule(self, ...)
-    return self.optimizer.lr
-end
-
---- sched:get_lr() -> the learning rate now in use.
-function Scheduler:get_lr()
-    return self.optimizer.lr
-end
-
---- optim.StepLR(opt, {step_size=, gamma=0.1}): lr * gamma every step_size epochs.
-function optim.StepLR(opt, opts)
-    local self = new_scheduler("StepLR", opt, opts, {step_size = 1, gamma = 0.1}, function(s)
-        return s.base_lr * s.gamma ^ (s.epoch // s.step_size)
-    end)
-    if not opts or not opts.step_size then
-        raise("bad argument #2 to 'StepLR' (expected {step_size = n})")
-    end
-    return self
-end
-
---- optim.ExponentialLR(opt, {gamma=}): lr * gamma every epoch.
-function optim.ExponentialLR(opt, opts)
-    return new_scheduler("ExponentialLR", opt, opts, {gamma = 0.9}, function(s)
-        return s.base_lr * s.gamma ^ s.epoch
-    end)
-end
-
---- optim.CosineLR(opt, {t_max=, eta_min=0}): cosine annealing from lr to eta_min
---- over t_max epochs (torch's CosineAnnealingLR).
-function optim.CosineLR(opt, opts)
-    local self = new_scheduler("CosineLR", opt, opts, {t_max = 1, eta_min = 0}, function(s)
-        local t = math.min(s.epoch, s.t_max)
-        return s.eta_min + (s.base_lr - s.eta_min) * (1 + math.cos(math.pi * t / s.t_max)) / 2
-    end)
-    if not opts or not opts.t_max then
-        raise("bad argument #2 to 'CosineLR' (expected {t_max = n})")
-    end
-    return self
-end
-optim.CosineAnnealingLR = optim.CosineLR
-
---- optim.ReduceLROnPlateau(opt, {mode="min", factor=0.1, patience=10,
---- threshold=1e-4, cooldown=0, min_lr=0}); sched:step(metric).
-function optim.ReduceLROnPlateau(opt, opts)
-    local self = new_scheduler("ReduceLROnPlateau", opt, opts,
-        {mode = "min", factor = 0.1, patience = 10, threshold = 1e-4, cooldown = 0, min_lr = 0},
-        function(s, metric)
-            if type(metric) ~= "number" then
-                raise("bad argument #1 to 'step' (ReduceLROnPlateau needs the monitored value)")
-            end
-            local better
-            if s.best == nil then
-                better = true
-            elseif s.mode == "min" then
-                better = metric < s.best * (1 - s.threshold)
-            else
-                better = metric > s.best * (1 + s.threshold)
-            end
-            if better then
-                s.best, s.bad_epochs = metric, 0
-            elseif s.cooldown_left > 0 then
-                s.cooldown_left = s.cooldown_left - 1
-            else
-                s.bad_epochs = s.bad_epochs + 1
-            end
-            local lr = s.optimizer.lr
-            if s.bad_epochs > s.patience then
-                lr = math.max(lr * s.factor, s.min_lr)
-                s.bad_epochs, s.cooldown_left = 0, s.cooldown
-            end
-            return lr
-        end)
-    if self.mode ~= "min" and self.mode ~= "max" then
-        raise("bad argument #2 to 'ReduceLROnPlateau' (mode must be \"min\" or \"max\")")
-    end
-    if self.factor >= 1 then
-        raise(("bad argument #2 to 'ReduceLROnPlateau' (expected factor < 1, got %s)")
-              :format(tostring(self.factor)))
-    end
-    self.bad_epochs, self.cooldown_left = 0, 0
-    return self
+    rawset(self, "_options", options)
+    rawset(self, "initial_lr", group.initial_lr)
+    self.state = state
 end
 
 -- Gradient helpers ---------------------------------------------------------------------
@@ -299,7 +290,7 @@ function optim.clip_grad_norm(params, max_norm)
     params = parameter_list("clip_grad_norm", params)
     if type(max_norm) ~= "number" or not (max_norm > 0) then
         raise(("bad argument #2 to 'clip_grad_norm' (expected a positive norm, got %s)")
-              :format(max_norm ~= max_norm and "nan" or tostring(max_norm)))
+              :format(show(max_norm)))
     end
     local total = 0
     for _, p in ipairs(params) do
@@ -331,4 +322,5 @@ function optim.l1_penalty(params, lambda)
 end
 
 optim.Optimizer = Optimizer
+for name, value in pairs(require "dl.schedulers") do optim[name] = value end
 return optim
