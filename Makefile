@@ -52,9 +52,16 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/gen/lua_modules.c: scripts/embed-lua.lua $(LUA_MODULES)
+# help() reads the reference pages docs/ref/*.md, embedded as dl.help_data.
+HELP_PAGES   := $(sort $(wildcard docs/ref/*.md))
+
+$(BUILD)/gen/help_data.lua: scripts/help-data.lua $(HELP_PAGES)
 	@mkdir -p $(dir $@)
-	lua5.4 scripts/embed-lua.lua $@ $(LUA_MODULES)
+	lua5.4 scripts/help-data.lua $@ $(HELP_PAGES)
+
+$(BUILD)/gen/lua_modules.c: scripts/embed-lua.lua $(LUA_MODULES) $(BUILD)/gen/help_data.lua
+	@mkdir -p $(dir $@)
+	lua5.4 scripts/embed-lua.lua $@ $(LUA_MODULES) $(BUILD)/gen/help_data.lua
 
 $(BUILD)/gen/lua_modules.o: $(BUILD)/gen/lua_modules.c
 	$(CC) $(CFLAGS) -c $< -o $@
