@@ -13,6 +13,7 @@
 --   help.entry(name)      -> the entry of a qualified name, or nil
 --   help.public_names()   -> every public name, sorted (for the coverage test)
 --   help.suggest(name)    -> up to 5 known names near `name` (edit distance)
+--   help.name_of(value)   -> the qualified name of a library value
 local dl = require "dl"
 
 local help = {}
@@ -96,6 +97,8 @@ local function add_name(value, name)
     public_list[#public_list + 1] = name
 end
 
+local method_tables  -- the methods tables of method_classes: not walked
+
 -- Walks a table of the library, naming every function and table in it.
 local function walk(t, prefix, depth, seen)
     if seen[t] or depth > MAX_DEPTH then return end
@@ -116,7 +119,8 @@ local function walk(t, prefix, depth, seen)
                 add_name(value, name)
                 -- a class (a layer, Module, Optimizer): its methods are named
                 -- through method_classes, not as fields
-                if rawget(value, "__index") == nil and rawget(value, "_is_module_class") == nil then
+                if rawget(value, "__index") == nil and rawget(value, "_is_module_class") == nil and
+                    not method_tables[value] then
                     walk(value, name, depth + 1, seen)
                 end
             end
@@ -126,7 +130,11 @@ end
 
 local function build_map()
     if names_of then return end
-    names_of, public_list = {}, {}
+    names_of, public_list, method_tables = {}, {}, {}
+    local classes = method_classes()
+    for _, class in ipairs(classes) do
+        if type(class[2]) == "table" then method_tables[class[2]] = true end
+    end
     local seen = {}
     local roots = {{"dl", dl}, {"nn", dl.nn}, {"optim", dl.optim}}
     for _, root in ipairs(roots) do seen[root[2] or {}] = true end
@@ -137,7 +145,7 @@ local function build_map()
             walk(root[2], root[1], 1, seen)
         end
     end
-    for _, class in ipairs(method_classes()) do
+    for _, class in ipairs(classes) do
         local name, methods = class[1], class[2]
         if type(methods) == "table" then
             local keys = {}
@@ -161,7 +169,8 @@ function help.public_names()
     return copy
 end
 
--- The qualified name of a value with an entry (or its first name).
+--- help.name_of(value) -> the qualified name of a library value (the one
+--- with a help entry when it has several: dl.sum is also Tensor:sum), or nil.
 local function name_of(value)
     build_map()
     load_entries()
@@ -172,6 +181,8 @@ local function name_of(value)
     end
     return names[1]
 end
+
+help.name_of = name_of
 
 local function edit_distance(a, b)
     a, b = a:lower(), b:lower()

@@ -15,10 +15,10 @@ local CHUNK = "=stdin"
 local SPLIT_TRIES = 200   -- token positions tried when splitting "a; b; expr"
 
 -- Runs the values through a function call, so that an expression is never
--- a tail call: an error inside it still names stdin:1. The newline ends a
--- trailing comment.
+-- a tail call: an error inside it still names stdin:1. A newline ends a
+-- trailing comment (only then: Lua would place errors at its line).
 local function expression_chunk(expr)
-    return "return (function(...) return ... end)(" .. expr .. "\n)"
+    return "return (function(...) return ... end)(" .. expr .. (expr:find("--", 1, true) and "\n)" or ")")
 end
 
 local function is_unfinished(message)
