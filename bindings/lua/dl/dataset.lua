@@ -19,6 +19,7 @@
 -- dl's untouched.
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 
 local Dataset = {__name = "dl.Dataset"}
 local methods = {}
@@ -31,6 +32,7 @@ end
 
 -- Checks that opts (argument n of fn) is nil or a table of known keys.
 local function options(opts, n, fn, known)
+    option_names.record(fn, known)   -- for Tab at the prompt
     if opts == nil then return {} end
     if type(opts) ~= "table" then
         argerror(n, fn, "expected an options table, got %s", type(opts))

@@ -3,6 +3,7 @@
 -- Initialisation follows PyTorch's default for each layer.
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 local base = require "dl.module"
 local F = require "dl.functional"
 local init = require "dl.initializers"
@@ -27,6 +28,7 @@ end
 -- The options table at argument `argn`; `known` maps each option to the
 -- Lua type it takes ("size": a count or {h, w}, checked where it is read).
 local function options(fn, argn, opts, known)
+    option_names.record(fn, known)   -- for Tab at the prompt
     if opts == nil then return {} end
     if type(opts) ~= "table" then
         raise(("bad argument #%d to '%s' (expected an options table, got %s)"):format(argn, fn, type(opts)))

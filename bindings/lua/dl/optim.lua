@@ -6,6 +6,7 @@
 -- C pass per parameter (dl.steps), with torch.optim's formulas.
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 local steps = require "dl.steps"
 local base = require "dl.module"
 
@@ -34,6 +35,7 @@ local function check_number(fn, key, value)
 end
 
 local function check_options(fn, opts, defaults)
+    option_names.record(fn, defaults)   -- for Tab at the prompt
     if opts ~= nil and type(opts) ~= "table" then
         raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
     end
