@@ -286,7 +286,8 @@ function methods:split(fracs, opts)
     local out = {}
     for k, part in ipairs(parts) do
         if #part == 0 then
-            argerror(2, "split", "part %d of the split would be empty (%d rows)", k, #self)
+            argerror(2, "split", "part %d of the split would be empty (%d row%s)", k, #self,
+                     #self == 1 and "" or "s")
         end
         out[k] = self:subset(part)
     end
@@ -506,7 +507,8 @@ end
 -- ds:summary() -> text: rows, shape, classes with counts, value ranges.
 function methods:summary()
     local x = self._x or self._bytes
-    local lines = {("Dataset: %d rows, x %s"):format(#self, shape_string(x:shape()))}
+    local lines = {("Dataset: %d row%s, x %s"):format(#self, #self == 1 and "" or "s",
+                                                     shape_string(x:shape()))}
     if self.y == nil then
         lines[#lines + 1] = "  no target"
     elseif self.classes then

@@ -243,9 +243,9 @@ local function batch_norm(name, dims)
                   :format(name, dims, shape_text(x)))
         end
         if x:size(2) ~= self.num_features then
-            raise(("bad argument #1 to '%s' (expected %d %s in dim 2, got shape %s)")
-                  :format(name, self.num_features, dims == 2 and "features" or "channels",
-                          shape_text(x)))
+            raise(("bad argument #1 to '%s' (expected %d %s%s in dim 2, got shape %s)")
+                  :format(name, self.num_features, dims == 2 and "feature" or "channel",
+                          self.num_features == 1 and "" or "s", shape_text(x)))
         end
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             {training = self.training, momentum = self.momentum, eps = self.eps})
