@@ -269,5 +269,6 @@ void complete_install(lua_State *L)
 {
     state = L;
     rl_attempted_completion_function = complete;
+    rl_basic_quote_characters = "";   /* else a completed word inside a string gets its closing quote */
     rl_completer_word_break_characters = " \t\n\"\\'`@$><=;|&{(}[]),+-*/%^#~?";
 }

@@ -45,11 +45,13 @@ local function split_statements(code)
     return nil
 end
 
--- True when the code ends with ';' (comments and blanks after it aside).
-local function ends_with_semicolon(code)
+-- The code without a final ';' (comments and blanks after it aside), and
+-- whether there was one.
+local function cut_final_semicolon(code)
     local tokens = lex.tokens(code)
     local last = tokens[#tokens]
-    return last ~= nil and last.text == ";"
+    if last == nil or last.text ~= ";" then return code, false end
+    return code:sub(1, last.from - 1) .. code:sub(last.to + 1), true
 end
 
 --- prompt.compile(code) -> chunk, prints, script: the function to run, whether
@@ -61,8 +63,9 @@ local last_code
 
 function prompt.compile(code)
     last_code = code
-    local prints = not ends_with_semicolon(code)
-    code = lex.globalize(code)
+    local code_cut, quiet = cut_final_semicolon(code)
+    local prints = not quiet
+    code = lex.globalize(code_cut)
     local expr_fn, expr_err = load("return " .. code, CHUNK)
     if expr_fn then
         return load(expression_chunk(code), CHUNK) or expr_fn, prints, "print(" .. code .. "\n)"

@@ -235,25 +235,42 @@ function render(t, depth, seen, indent)
     seen[t] = nil
     local one_line = "{" .. table.concat(items, ", ") .. "}"
     if #one_line + #indent <= WIDTH and not one_line:find("\n") then return one_line end
-    -- one entry per line, nested tables indented under their key
-    local lines = {"{"}
-    local deeper = indent .. "  "
+    -- one entry per line, nested tables indented under their key; runs of
+    -- short list items share lines up to WIDTH
+    local entries = {}
     seen[t] = true
     for i, key in ipairs(keys) do
         if i > MAX_ENTRIES then
-            lines[#lines + 1] = deeper .. ("... (%d more)"):format(#keys - MAX_ENTRIES)
+            entries[#entries + 1] = {("... (%d more)"):format(#keys - MAX_ENTRIES), false}
             break
         end
         local value = t[key]
+        local deeper = indent .. "  "
         local shown = is_plain_table(value) and render(value, depth + 1, seen, deeper)
             or inner(value, depth + 1, seen)
+        local is_item = math.type(key) == "integer" and key <= n
         local prefix = ""
-        if not (math.type(key) == "integer" and key <= n) then
+        if not is_item then
             prefix = (is_identifier(key) and key or "[" .. inner(key, depth + 1, seen) .. "]") .. " = "
         end
-        lines[#lines + 1] = deeper .. prefix .. shown .. (i < #keys and "," or "")
+        entries[#entries + 1] = {prefix .. shown, is_item and not shown:find("\n")}
     end
     seen[t] = nil
+    local lines, deeper, current = {"{"}, indent .. "  ", nil
+    for i, e in ipairs(entries) do
+        local text = e[1] .. (i < #entries and "," or "")
+        if e[2] and current and #current + 1 + #text <= WIDTH then
+            current = current .. " " .. text
+        else
+            if current then lines[#lines + 1] = current end
+            current = deeper .. text
+        end
+        if not e[2] then
+            lines[#lines + 1] = current
+            current = nil
+        end
+    end
+    if current then lines[#lines + 1] = current end
     lines[#lines + 1] = indent .. "}"
     return table.concat(lines, "\n")
 end
