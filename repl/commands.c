@@ -198,10 +198,10 @@ command_status commands_run(lua_State *L, const char *line)
             free(arguments);
             return result == QUIT ? COMMAND_QUIT : COMMAND_CONTINUE;
         }
-    fprintf(stderr, "unknown command :%s (commands:", name);
+    fprintf(stderr, "unknown command :%s\ncommands:", name);
     for (int i = 0; i < COMMAND_COUNT; i++)
         fprintf(stderr, " :%s", commands[i].name);
-    fprintf(stderr, ")\n");
+    fprintf(stderr, "\n");
     free(arguments);
     return COMMAND_CONTINUE;
 }
