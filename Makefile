@@ -89,7 +89,7 @@ test: deps
 	@BUILD=$(BUILD) SAN=$(SAN) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" MAKE="$(MAKE)" scripts/run-tests
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/libdlcore.a $(BUILD)/dl.so
+	@$(MAKE) --no-print-directory $(BUILD)/libdlcore.a $(BUILD)/dl.so $(BUILD)/dlrepl
 	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/bench/run
 
 install: all

@@ -307,7 +307,8 @@ static int protected_main(lua_State *L)
                   (script == argc && !(args & (HAS_E | HAS_V)) && isatty(STDIN_FILENO));
     if (interactive && !(args & HAS_NORC))
         run_rc_file(L);
-    snapshot_globals(L);
+    if (interactive || (args & HAS_ECHO))
+        snapshot_globals(L);
     if (args & HAS_V)
         repl_print_banner();
     if (!run_e_options(L, argv, script))
