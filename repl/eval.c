@@ -11,10 +11,13 @@
  *
  * Every error's whole traceback is kept for :trace; the prompt prints the
  * message and, when the error went through the user's own functions, their
- * frames (dl.prompt.short_error).
+ * frames (dl.prompt.short_error), in red at a terminal unless NO_COLOR
+ * is set.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -39,6 +42,13 @@ bool eval_push_helper(lua_State *L, const char *module, const char *field)
     return true;
 }
 
+/* Red on a terminal, unless NO_COLOR is set (no-color.org). */
+static bool use_colour(void)
+{
+    const char *no_colour = getenv("NO_COLOR");
+    return isatty(STDERR_FILENO) && (no_colour == NULL || *no_colour == '\0');
+}
+
 /* Prints the error message on top (shortened as the prompt shows errors)
  * and pops it. */
 static void report_interactive(lua_State *L, bool interrupted)
@@ -53,6 +63,10 @@ static void report_interactive(lua_State *L, bool interrupted)
             lua_replace(L, -2);
         else
             lua_pop(L, 1);
+    }
+    if (use_colour() && lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushfstring(L, "\033[31m%s\033[0m", lua_tostring(L, -1));
+        lua_replace(L, -2);
     }
     eval_report(L, NULL);
 }
