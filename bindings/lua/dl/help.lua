@@ -314,12 +314,23 @@ local function search(word)
     end
 end
 
--- The class name of a module instance, for its layer's entry.
+-- The entry or topic of an instance: its layer (nn.Linear) or optimiser
+-- (optim.SGD), else the kind whose methods it has (Tensor, Dataset, ...).
 local function module_class_name(value)
-    local mt = getmetatable(value)
-    if type(mt) == "table" and rawget(mt, "_is_module_class") and type(rawget(mt, "__name")) == "string" then
-        return "nn." .. rawget(mt, "__name")
+    if dl.is_tensor(value) then
+        return help.entry("dl.Tensor") and "dl.Tensor" or "Tensor"
     end
+    local mt = getmetatable(value)
+    if type(mt) ~= "table" then return nil end
+    local class_name = rawget(mt, "__name")
+    if rawget(mt, "_is_module_class") and type(class_name) == "string" then
+        return help.entry("nn." .. class_name) and "nn." .. class_name or "Module"
+    end
+    if dl.optim and mt == dl.optim.Optimizer then
+        local kind = type(value) == "table" and rawget(value, "name")
+        return type(kind) == "string" and help.entry("optim." .. kind) and "optim." .. kind or "Optimizer"
+    end
+    if class_name == "dl.Dataset" then return "Dataset" end
     return nil
 end
 
@@ -334,7 +345,6 @@ function help.help(...)
         return
     end
     local name = name_of(x) or module_class_name(x)
-    if dl.is_tensor(x) then name = "dl.Tensor" end
     if name and show_entry_or_topic(name) then return end
     if name then
         print(("%s has no help entry yet"):format(name))
@@ -375,7 +385,6 @@ function help.show_name(text)
         local value = resolve(text)
         if value ~= nil and type(value) ~= "string" then
             local name = name_of(value) or module_class_name(value)
-            if dl.is_tensor(value) then name = "dl.Tensor" end
             if name and show_entry_or_topic(name) then return end
             -- x:sum on a tensor: the method's entry
             local method = text:match(":([%w_]+)$")

@@ -15,10 +15,18 @@ local CHUNK = "=stdin"
 local SPLIT_TRIES = 200   -- token positions tried when splitting "a; b; expr"
 
 -- Runs the values through a function call, so that an expression is never
--- a tail call: an error inside it still names stdin:1. A newline ends a
--- trailing comment (only then: Lua would place errors at its line).
+-- a tail call: an error inside it still names stdin:1. (`expr` ends with
+-- its last token: a trailing comment would hide the parenthesis.)
 local function expression_chunk(expr)
-    return "return (function(...) return ... end)(" .. expr .. (expr:find("--", 1, true) and "\n)" or ")")
+    return "return (function(...) return ... end)(" .. expr .. ")"
+end
+
+-- The code up to its last token: without trailing comments and blanks.
+local function without_trailing_comment(code)
+    local tokens, complete = lex.tokens(code)
+    local last = tokens[#tokens]
+    if not complete or last == nil then return code end
+    return code:sub(1, last.to)
 end
 
 local function is_unfinished(message)
@@ -65,16 +73,16 @@ function prompt.compile(code)
     last_code = code
     local code_cut, quiet = cut_final_semicolon(code)
     local prints = not quiet
-    code = lex.globalize(code_cut)
+    code = without_trailing_comment(lex.globalize(code_cut))
     local expr_fn, expr_err = load("return " .. code, CHUNK)
     if expr_fn then
-        return load(expression_chunk(code), CHUNK) or expr_fn, prints, "print(" .. code .. "\n)"
+        return load(expression_chunk(code), CHUNK) or expr_fn, prints, "print(" .. code .. ")"
     end
     local fn, err = load(code, CHUNK)
     if fn then return fn, prints, code end
     local source, head, tail = split_statements(code)
     if source then
-        return assert(load(source, CHUNK)), prints, head .. "\nprint(" .. tail .. "\n)"
+        return assert(load(source, CHUNK)), prints, head .. "\nprint(" .. tail .. ")"
     end
     return nil, err, is_unfinished(err) or is_unfinished(expr_err)
 end

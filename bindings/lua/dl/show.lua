@@ -139,7 +139,7 @@ local function history_text(t)
             local x = t[name][e]
             cells[#cells + 1] = ("%" .. widths[i] .. "s"):format(x and ("%.4g"):format(x) or "")
         end
-        lines[#lines + 1] = table.concat(cells, "  ")
+        lines[#lines + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
     end
     local half = HISTORY_ROWS // 2
     for e = 1, epochs do
