@@ -28,13 +28,36 @@
 #define TRACEBACK_KEY "dlrepl.traceback"
 #define INTERRUPTED "interrupted!"
 
+/* Pushes the module `module`, loaded from package.loaded or else by its
+ * package.preload loader (the embedded modules), both found through the
+ * registry: a user's `require = nil` cannot take the prompt down. */
+static bool push_module(lua_State *L, const char *module)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE) != LUA_TTABLE)
+        return false;
+    if (lua_getfield(L, -1, module) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return true;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE) != LUA_TTABLE ||
+        lua_getfield(L, -1, module) != LUA_TFUNCTION)
+        return false;
+    lua_remove(L, -2);
+    lua_pushstring(L, module);
+    lua_pushliteral(L, ":preload:");
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TTABLE)
+        return false;
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, module);     /* package.loaded[module] */
+    lua_remove(L, -2);
+    return true;
+}
+
 bool eval_push_helper(lua_State *L, const char *module, const char *field)
 {
     int top = lua_gettop(L);
-    lua_getglobal(L, "require");
-    lua_pushstring(L, module);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TTABLE ||
-        lua_getfield(L, -1, field) != LUA_TFUNCTION) {
+    if (!push_module(L, module) || lua_getfield(L, -1, field) != LUA_TFUNCTION) {
         lua_settop(L, top);
         return false;
     }

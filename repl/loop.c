@@ -152,6 +152,12 @@ void loop_run(lua_State *L)
     session s = {{NULL, 0, 0}, false};
     bool going = true;
 
+    /* loaded now, while `require` is surely there (a session may lose it) */
+    static const char *const parts[][2] = {{"dl.prompt", "compile"}, {"dl.show", "line"},
+                                           {"dl.prompt_commands", "who"}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (eval_push_helper(L, parts[i][0], parts[i][1]))
+            lua_pop(L, 1);
     input_open(L, isatty(STDIN_FILENO));
     while (going) {
         char *line;

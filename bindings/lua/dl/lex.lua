@@ -10,6 +10,12 @@
 --     turned into assignments, so the names outlive the chunk (the prompt's
 --     "a top-level local stays visible to the next line"). Lines keep their
 --     numbers.
+-- The globals used here, kept: a user's `load = nil` or `table = 1` at the
+-- prompt must not break the prompt itself.
+local assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber =
+    assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber
+local math, os, string, table = math, os, string, table
+
 local lex = {}
 
 local KEYWORDS = {}

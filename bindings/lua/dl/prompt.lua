@@ -8,6 +8,11 @@
 --   prompt.short_error(message, traceback) -> the message, plus the
 --     frames of the user's own code when the error went through them
 local lex = require "dl.lex"
+-- The globals used here, kept: a user's `load = nil` or `table = 1` at the
+-- prompt must not break the prompt itself.
+local assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber =
+    assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber
+local math, os, string, table = math, os, string, table
 
 local prompt = {}
 

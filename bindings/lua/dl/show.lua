@@ -13,6 +13,11 @@
 -- series of numbers) as a table of epochs; a parameter list (tensors, or
 -- {name, tensor} pairs as named_parameters() gives) as one line each.
 local dl = require "dl"
+-- The globals used here, kept: a user's `load = nil` or `table = 1` at the
+-- prompt must not break the prompt itself.
+local assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber =
+    assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber
+local math, os, string, table = math, os, string, table
 
 local show = {}
 
