@@ -103,8 +103,38 @@ static bool take_line(lua_State *L, session *s, const char *line)
     return true;
 }
 
+/* True when a line of `text` is a command or a help request. */
+static bool has_command_line(const char *text)
+{
+    for (const char *line = text; line != NULL; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (commands_is_command(line) || is_help_request(line))
+            return true;
+    }
+    return false;
+}
+
+/* Takes a paste one line at a time, as if typed. */
+static bool take_lines(lua_State *L, session *s, const char *text)
+{
+    char *copy = strdup(text), *next;
+    bool going = true;
+    if (copy == NULL)
+        return true;
+    for (char *line = copy; going && line != NULL; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        going = take_line(L, s, line);
+    }
+    free(copy);
+    return going;
+}
+
 /* Takes what was read: a typed line, or a paste cleaned of the prompts
- * and output that came with it. */
+ * and output that came with it, as one chunk (line by line when it holds
+ * :commands or ?help, which are not Lua). */
 static bool take_input(lua_State *L, session *s, const char *text)
 {
     bool going;
@@ -115,7 +145,8 @@ static bool take_input(lua_State *L, session *s, const char *text)
         lua_pop(L, 1);
         return take_line(L, s, text);
     }
-    going = take_line(L, s, lua_tostring(L, -1));
+    text = lua_tostring(L, -1);
+    going = has_command_line(text) ? take_lines(L, s, text) : take_line(L, s, text);
     lua_pop(L, 1);
     return going;
 }
