@@ -14,7 +14,7 @@ local option_names = require "dl.option_names"
 
 local complete = {}
 
-local PATH_COMMANDS = {load = true, save = true, cd = true, edit = false}
+local PATH_COMMANDS = {load = true, save = true, cd = true}
 
 -- Directory entries starting with `prefix` inside `dir`; directories get '/'.
 local function list_directory(dir, prefix)
@@ -119,10 +119,9 @@ function complete.candidates(before, word)
     local tokens, finished = lex.tokens(before)
     if not finished then
         -- inside a string: its text so far, and the call it is an argument of
-        local quote_at = nil
         local last = tokens[#tokens]
         local after = last and last.to + 1 or 1
-        quote_at = before:find("[\"']", after) or before:find("%[=*%[", after)
+        local quote_at = before:find("[\"']", after) or before:find("%[=*%[", after)
         local typed = quote_at and before:sub(quote_at):gsub("^[\"']", ""):gsub("^%[=*%[", "") .. word or word
         local n = #tokens
         if n >= 2 and tokens[n].text == "(" and (tokens[n - 1].text == "help" or tokens[n - 1].text == "apropos") then

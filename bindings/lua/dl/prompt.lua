@@ -10,9 +10,7 @@
 local lex = require "dl.lex"
 -- The globals used here, kept: a user's `load = nil` or `table = 1` at the
 -- prompt must not break the prompt itself.
-local assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber =
-    assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber
-local math, os, string, table = math, os, string, table
+local assert, ipairs, load, os, table, type = assert, ipairs, load, os, table, type
 
 local prompt = {}
 

@@ -9,10 +9,10 @@ local dl = require "dl"
 local prompt = require "dl.prompt"
 local lex = require "dl.lex"
 -- The globals used here, kept: a user's `table = 1` must not break :who.
-local collectgarbage, debug, io, ipairs, load, math, os, pairs, pcall, print, rawget, require,
-      string, table, tonumber, tostring, type, getmetatable =
-      collectgarbage, debug, io, ipairs, load, math, os, pairs, pcall, print, rawget, require,
-      string, table, tonumber, tostring, type, getmetatable
+local assert, collectgarbage, debug, error, getmetatable, io, ipairs, load, math, os, pairs,
+      pcall, print, rawget, require, table, tonumber, tostring, type =
+      assert, collectgarbage, debug, error, getmetatable, io, ipairs, load, math, os, pairs,
+      pcall, print, rawget, require, table, tonumber, tostring, type
 
 local commands = {}
 

@@ -15,9 +15,9 @@
 local dl = require "dl"
 -- The globals used here, kept: a user's `load = nil` or `table = 1` at the
 -- prompt must not break the prompt itself.
-local assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber =
-    assert, ipairs, load, next, pairs, pcall, select, tostring, type, getmetatable, tonumber
-local math, os, string, table = math, os, string, table
+local getmetatable, ipairs, load, math, next, pairs, pcall, select, string, table, tonumber,
+      tostring, type = getmetatable, ipairs, load, math, next, pairs, pcall, select, string,
+      table, tonumber, tostring, type
 
 local show = {}
 
