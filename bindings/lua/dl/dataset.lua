@@ -512,7 +512,8 @@ function methods:summary()
     if self.y == nil then
         lines[#lines + 1] = "  no target"
     elseif self.classes then
-        lines[#lines + 1] = ("  y: %d classes: %s"):format(#self.classes, class_counts(self))
+        lines[#lines + 1] = ("  y: %d class%s: %s"):format(#self.classes, #self.classes == 1 and "" or "es",
+                                                        class_counts(self))
     elseif #self > 0 then
         lines[#lines + 1] = ("  y%s: %.4g .. %.4g, mean %.4g"):format(
             self.target and " (" .. self.target .. ")" or "", self.y:min():item(),
@@ -520,7 +521,8 @@ function methods:summary()
     end
     lines[#lines + 1] = value_ranges(self)
     if self.skipped and #self.skipped > 0 then
-        lines[#lines + 1] = ("  %d files skipped (ds.skipped lists them)"):format(#self.skipped)
+        lines[#lines + 1] = ("  %d file%s skipped (ds.skipped lists them)"):format(#self.skipped,
+                                                                               #self.skipped == 1 and "" or "s")
     end
     local rows = row_table(self)
     if rows then lines[#lines + 1] = rows end

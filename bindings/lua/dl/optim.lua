@@ -121,7 +121,8 @@ function Optimizer:zero_grad()
 end
 
 function Optimizer:__tostring()
-    return ("%s(lr=%g, %d parameter tensors)"):format(self.name, self.lr, #self.params)
+    return ("%s(lr=%g, %d parameter tensor%s)"):format(self.name, self.lr, #self.params,
+                                                      #self.params == 1 and "" or "s")
 end
 
 local function zeros_like(p)
