@@ -142,12 +142,21 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script)
     lua_setglobal(L, "arg");
 }
 
-/* Reports a failed step; true when it succeeded. */
+/* Reports a failed step, its traceback without dl's internal frames;
+ * true when it succeeded. */
 static bool report(lua_State *L, int status)
 {
-    if (status != LUA_OK)
-        eval_report(L, PROGNAME);
-    return status == LUA_OK;
+    if (status == LUA_OK)
+        return true;
+    if (lua_type(L, -1) == LUA_TSTRING && eval_push_helper(L, "dl.prompt", "script_traceback")) {
+        lua_pushvalue(L, -2);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+            lua_replace(L, -2);
+        else
+            lua_pop(L, 1);
+    }
+    eval_report(L, PROGNAME);
+    return false;
 }
 
 /* Runs the chunk on top (or reports the load error below it). */

@@ -97,11 +97,23 @@ describe("dl.prompt.short_error", function()
             "stdin:1: boom", "stack traceback:", "\t[C]: in function 'error'",
             "\tstdin:1: in function 'f'", "\tbindings/lua/dl/module.lua:30: in function 'call'",
             "\t[C]: in ?", "\tstdin:1: in main chunk", "\t[C]: in ?"}, "\n")
-        assert.equals("stdin:1: boom\n  stdin:1: in function 'f'\n  (2 frames inside dl)\n"
+        assert.equals("stdin:1: boom\n  stdin:1: in function 'f'\n  (2 internal frames)\n"
                       .. "  stdin:1: in main chunk\n  (:trace shows the whole traceback)",
                       prompt.short_error("stdin:1: boom", traceback))
         assert.equals("stdin:1: boom", prompt.short_error("stdin:1: boom",
             "stdin:1: boom\nstack traceback:\n\t[C]: in function 'error'\n\tstdin:1: in main chunk\n\t[C]: in ?"))
+    end)
+end)
+
+describe("dl.prompt.script_traceback", function()
+    it("keeps the script's frames and folds dl's", function()
+        local text = table.concat({
+            "x.lua:2: bad", "stack traceback:", "\t[C]: in function 'error'",
+            "\tx.lua:2: in local 'f'", "\tbindings/lua/dl/module.lua:30: in function 'call'",
+            "\tx.lua:4: in main chunk", "\t[C]: in ?"}, "\n")
+        assert.equals("x.lua:2: bad\nstack traceback:\n\tx.lua:2: in local 'f'\n\t(1 internal frame)\n"
+                      .. "\tx.lua:4: in main chunk", prompt.script_traceback(text))
+        assert.equals("plain", prompt.script_traceback("plain"))
     end)
 end)
 

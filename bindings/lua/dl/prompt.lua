@@ -135,13 +135,11 @@ local function is_internal(frame)
     return frame:match("^%[C%]") or frame:match("bindings/lua/dl/") or frame:match("^%(...tail calls...%)")
 end
 
---- prompt.short_error(message, traceback) -> text: the message, then, when
---- the error passed through more than one frame of the user's own code,
---- those frames, with each run of dl's internal frames folded into one line.
-function prompt.short_error(message, traceback)
-    if type(traceback) ~= "string" then return message end
-    local frames, user = {}, 0
-    local internal = 0
+-- The frames of a traceback that are the user's, each run of internal
+-- ones between them folded into one line (those before the first and
+-- after the last left out); and the count of the user's frames.
+local function user_frames(traceback)
+    local frames, user, internal = {}, 0, 0
     local body = traceback:match("\nstack traceback:\n(.*)$") or ""
     for frame in (body .. "\n"):gmatch("%s*([^\n]*)\n") do
         if frame ~= "" then
@@ -149,7 +147,7 @@ function prompt.short_error(message, traceback)
                 internal = internal + 1
             else
                 if internal > 0 and #frames > 0 then
-                    frames[#frames + 1] = ("(%d frame%s inside dl)"):format(internal, internal == 1 and "" or "s")
+                    frames[#frames + 1] = ("(%d internal frame%s)"):format(internal, internal == 1 and "" or "s")
                 end
                 internal = 0
                 frames[#frames + 1] = frame
@@ -157,8 +155,28 @@ function prompt.short_error(message, traceback)
             end
         end
     end
+    return frames, user
+end
+
+--- prompt.short_error(message, traceback) -> text: the message, then, when
+--- the error passed through more than one frame of the user's own code,
+--- those frames, with each run of internal frames (dl's, C functions)
+--- folded into one line.
+function prompt.short_error(message, traceback)
+    if type(traceback) ~= "string" then return message end
+    local frames, user = user_frames(traceback)
     if user < 2 then return message end
     return message .. "\n  " .. table.concat(frames, "\n  ") .. "\n  (:trace shows the whole traceback)"
+end
+
+--- prompt.script_traceback(text) -> a script's error as lua.c prints it
+--- (message, "stack traceback:", frames), the internal frames folded.
+function prompt.script_traceback(text)
+    local message = text:match("^(.-)\nstack traceback:\n")
+    if not message then return text end
+    local frames = user_frames(text)
+    if #frames == 0 then return message end
+    return message .. "\nstack traceback:\n\t" .. table.concat(frames, "\n\t")
 end
 
 return prompt
