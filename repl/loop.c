@@ -200,6 +200,8 @@ void loop_run(lua_State *L)
         } else if (status == INPUT_EOF && !s.unfinished) {
             going = false;
         } else {
+            if (s.unfinished)
+                history_record(s.pending.text);   /* dropped, but Up brings it back */
             drop_block(&s);
         }
     }
