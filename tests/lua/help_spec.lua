@@ -43,6 +43,13 @@ describe("help", function()
         assert.truthy(name == "Tensor:reshape" or name == "dl.reshape", name)
     end)
 
+    it("finds a method's entry from the value: help(m.named_parameters)", function()
+        local m = dl.nn.Sequential{dl.nn.Linear(2, 3)}
+        local text = printed(help.help, m.named_parameters)
+        assert.truthy(text:find("^Module:named_parameters\nm:named_parameters%(%[prefix%]%) %-> list"), text)
+        assert.truthy(printed(help.show_name, "Module:named_parameters"):find("{name, tensor}", 1, true))
+    end)
+
     it("lists public names of dl, nn, optim and the methods of each kind", function()
         local names = {}
         for _, n in ipairs(help.public_names()) do names[n] = true end
