@@ -35,9 +35,23 @@ local function bytes_text(n)
     return ("%.1f %s"):format(n, units[i])
 end
 
--- Bytes of tensor data a value holds (tensors, modules' parameters).
+local function is_dataset(value)
+    local mt = getmetatable(value)
+    return type(mt) == "table" and rawget(mt, "__name") == "dl.Dataset"
+end
+
+-- Bytes of tensor data a value holds (tensors, modules' parameters,
+-- datasets' x and y).
 local function memory_of(value)
     if dl.is_tensor(value) then return value:numel() * 4 end
+    if is_dataset(value) then
+        local n = 0
+        for _, field in ipairs{"x", "y"} do
+            local ok, t = pcall(function() return value[field] end)
+            if ok and dl.is_tensor(t) then n = n + t:numel() * 4 end
+        end
+        return n
+    end
     if type(value) == "table" and type(value.parameters) == "function" then
         local ok, params = pcall(value.parameters, value)
         if ok and type(params) == "table" then
@@ -54,6 +68,12 @@ local function describe(value)
         return "tensor", "(" .. table.concat(value:shape(), ", ") .. ")"
     end
     local mt = getmetatable(value)
+    if is_dataset(value) then
+        return "dataset", #value .. (#value == 1 and " row" or " rows")
+    end
+    if dl.optim and mt ~= nil and mt == dl.optim.Optimizer then
+        return "optimizer", tostring(rawget(value, "name") or "")
+    end
     if type(value) == "table" and type(mt) == "table" and rawget(mt, "_is_module_class") then
         return "module", rawget(mt, "__name") or "Module"
     end
