@@ -135,6 +135,8 @@ describe("dl.show", function()
         c.me = c
         assert.equals("{me={<cycle>}}", show.value(c))
         assert.equals('{["a b"]=1}', show.value({["a b"] = 1}))
+        assert.equals("{on_epoch_end=<function>, patience=3}",
+                      show.value({patience = 3, on_epoch_end = function() end}))
     end)
 
     it("keeps several scalar tensors on one line", function()

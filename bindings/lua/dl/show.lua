@@ -211,6 +211,7 @@ local function inner(v, depth, seen)
     if kind == "number" then return show.number(v) end
     if kind == "table" and getmetatable(v) == nil then return render(v, depth, seen, "") end
     if dl.is_tensor(v) then return tensor_brief(v) end
+    if kind == "function" then return "<function>" end   -- a callback's hooks, say
     local ok, text = pcall(tostring, v)
     return ok and first_line(text) or "<" .. kind .. ">"
 end
