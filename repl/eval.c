@@ -138,11 +138,10 @@ eval_status eval_interactive(lua_State *L, const char *code, size_t len, double 
         if (lua_pcall(L, 1, 0, 0) != LUA_OK)
             lua_pop(L, 1);
     }
-    if (lua_gettop(L) > top + 3) {
+    if (lua_gettop(L) > top + 3 && prints) {
         lua_pushvalue(L, top + 4);
-        lua_setglobal(L, "_");         /* the last result, as in IPython */
-        if (prints)
-            show_values(L, lua_gettop(L) - top - 3);
+        lua_setglobal(L, "_");         /* the last printed result, as in IPython */
+        show_values(L, lua_gettop(L) - top - 3);
     }
     lua_settop(L, top);
     return EVAL_OK;
