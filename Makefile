@@ -72,9 +72,16 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/gen/lua_modules.c: scripts/embed-lua.lua $(LUA_MODULES)
+# help() reads the reference pages docs/ref/*.md, embedded as dl.help_data.
+HELP_PAGES   := $(sort $(wildcard docs/ref/*.md))
+
+$(BUILD)/gen/help_data.lua: scripts/help-data.lua $(HELP_PAGES)
 	@mkdir -p $(dir $@)
-	lua5.4 scripts/embed-lua.lua $@ $(LUA_MODULES)
+	lua5.4 scripts/help-data.lua $@ $(HELP_PAGES)
+
+$(BUILD)/gen/lua_modules.c: scripts/embed-lua.lua $(LUA_MODULES) $(BUILD)/gen/help_data.lua
+	@mkdir -p $(dir $@)
+	lua5.4 scripts/embed-lua.lua $@ $(LUA_MODULES) $(BUILD)/gen/help_data.lua
 
 $(BUILD)/gen/lua_modules.o: $(BUILD)/gen/lua_modules.c
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -112,7 +119,7 @@ test-suites:
 bench: deps-test
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: $(BUILD)/libdlcore.a $(BUILD)/dl.so
+bench-run: $(BUILD)/libdlcore.a $(BUILD)/dl.so $(BUILD)/dlrepl
 	@$(MAKE) --no-print-directory PORTABLE=1 build/portable/dl.so
 	@BUILD=$(BUILD) PORTABLE_BUILD=build/portable CC="$(CC)" CFLAGS="$(CFLAGS)" LDLIBS="$(LDLIBS)" scripts/bench/run
 

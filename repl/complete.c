@@ -8,7 +8,11 @@
  * table an __index function closes over), and so on up the chain: how
  * classes, the string library and the "dl.Tensor" methods are found.
  * After ':' only functions are offered. A bare word completes globals and
- * keywords; ":" at the start of a line, commands.
+ * keywords; ":" at the start of a line, commands. Where the cursor is
+ * decides first (dl.complete, Lua): inside a string literal, file paths
+ * (names inside help("); inside an option table of a known function, its
+ * option names; after :load, :save and :cd, file paths. '?' ends a word,
+ * so ?dl.ze completes as dl.ze does.
  *
  * Looking up never calls Lua code: only raw reads, so Tab cannot run a
  * user's __index or raise an error. The lookup itself runs under
@@ -136,16 +140,40 @@ static void add_fields(lua_State *L, int set, const char *head, size_t head_leng
     lua_pop(L, 1);
 }
 
-/* Lua function (word, at_line_start) -> set of completions. */
+/* Adds the completions dl.complete.candidates(before, word) gives; false
+ * when it leaves the word to the usual completion. */
+static bool add_context_candidates(lua_State *L, int set, const char *before, const char *word)
+{
+    if (!eval_push_helper(L, "dl.complete", "candidates"))
+        return false;
+    lua_pushstring(L, before);
+    lua_pushstring(L, word);
+    lua_call(L, 2, 1);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return false;
+    }
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+        lua_pushboolean(L, 1);
+        lua_rawset(L, set);
+    }
+    lua_pop(L, 2);
+    return true;
+}
+
+/* Lua function (word, at_line_start, before) -> set of completions. */
 static int collect(lua_State *L)
 {
     const char *word = luaL_checkstring(L, 1);
     bool at_line_start = lua_toboolean(L, 2);
+    const char *before = luaL_checkstring(L, 3);
     const char *separator = strpbrk(word, ".:"), *last = NULL;
     int set;
 
     lua_newtable(L);
     set = lua_gettop(L);
+    if (add_context_candidates(L, set, before, word))
+        return 1;
     if (at_line_start && word[0] == ':') {
         for (int i = 0; commands_name(i) != NULL; i++)
             if (strncmp(commands_name(i), word + 1, strlen(word + 1)) == 0) {
@@ -189,8 +217,9 @@ static void free_candidates(void)
     candidate_count = candidate_next = 0;
 }
 
-/* Fills `candidates` with the completions of `word`. */
-static void find_candidates(const char *word, bool at_line_start)
+/* Fills `candidates` with the completions of `word`; `before` is the
+ * line up to it. */
+static void find_candidates(const char *word, bool at_line_start, const char *before)
 {
     lua_State *L = state;
     int top = lua_gettop(L);
@@ -198,7 +227,8 @@ static void find_candidates(const char *word, bool at_line_start)
     lua_pushcfunction(L, collect);
     lua_pushstring(L, word);
     lua_pushboolean(L, at_line_start);
-    if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
+    lua_pushstring(L, before);
+    if (lua_pcall(L, 3, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
         size_t count = 0;
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -229,7 +259,9 @@ static char **complete(const char *text, int start, int end)
     bool at_line_start = strspn(rl_line_buffer, " \t") >= (size_t)start;
     rl_attempted_completion_over = 1;   /* never fall back to file names */
     rl_completion_append_character = '\0';  /* readline resets it to ' ' */
-    find_candidates(text, at_line_start);
+    char *before = strndup(rl_line_buffer, (size_t)start);
+    find_candidates(text, at_line_start, before != NULL ? before : "");
+    free(before);
     return rl_completion_matches(text, next_candidate);
 }
 
@@ -237,5 +269,6 @@ void complete_install(lua_State *L)
 {
     state = L;
     rl_attempted_completion_function = complete;
-    rl_completer_word_break_characters = " \t\n\"\\'`@$><=;|&{(}[]),+-*/%^#~";
+    rl_basic_quote_characters = "";   /* else a completed word inside a string gets its closing quote */
+    rl_completer_word_break_characters = " \t\n\"\\'`@$><=;|&{(}[]),+-*/%^#~?";
 }

@@ -4,6 +4,10 @@
  * Each line is appended to the file as it is entered, so a session that
  * ends badly loses nothing and parallel sessions interleave rather than
  * overwrite each other; the file is then cut to its last HISTORY_MAX lines.
+ *
+ * A multi-line entry (a block, a paste) is one entry, recalled whole; in
+ * the file its line breaks are written as ENTRY_BREAK, so that each entry
+ * stays one line of the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,8 @@
 #include <readline/history.h>
 
 #include "repl.h"
+
+#define ENTRY_BREAK '\x1f'   /* ASCII unit separator */
 
 static char *path;          /* NULL until history_open: nothing is recorded */
 static bool warned;
@@ -41,8 +47,35 @@ void history_open(void)
     path = chosen != NULL && *chosen != '\0' ? strdup(chosen) : default_path();
     using_history();
     stifle_history(HISTORY_MAX);
-    if (path != NULL)
-        read_history(path);
+    if (path != NULL && read_history(path) == 0) {
+        HIST_ENTRY **entries = history_list();
+        for (int i = 0; entries != NULL && entries[i] != NULL; i++)
+            for (char *c = entries[i]->line; *c; c++)
+                if (*c == ENTRY_BREAK)
+                    *c = '\n';
+    }
+}
+
+/* Appends `line` to the history file as one line. */
+static int append_entry(const char *line)
+{
+    int error = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    FILE *file = fd < 0 ? NULL : fdopen(fd, "a");
+    if (file == NULL) {
+        error = errno;
+        if (fd >= 0)
+            close(fd);
+        return error;
+    }
+    for (const char *c = line; *c; c++)
+        if (putc(*c == '\n' ? ENTRY_BREAK : *c, file) == EOF)
+            error = errno;
+    if (putc('\n', file) == EOF)
+        error = errno;
+    if (fclose(file) != 0 && error == 0)
+        error = errno;
+    return error;
 }
 
 static bool is_blank(const char *line)
@@ -61,7 +94,7 @@ static void warn_once(int error)
 void history_record(const char *line)
 {
     HIST_ENTRY *last;
-    int fd, error;
+    int error;
 
     if (path == NULL || is_blank(line))
         return;
@@ -69,14 +102,7 @@ void history_record(const char *line)
     if (last != NULL && strcmp(last->line, line) == 0)
         return;
     add_history(line);
-    /* append_history does not create the file */
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        warn_once(errno);
-        return;
-    }
-    close(fd);
-    error = append_history(1, path);
+    error = append_entry(line);
     if (error == 0)
         error = history_truncate_file(path, HISTORY_MAX);
     if (error != 0)
@@ -90,6 +116,6 @@ void history_print(int n)
     if (entries == NULL)
         return;
     for (int i = first; i < history_length; i++)
-        printf("%5d  %s\n", history_base + i, entries[i]->line);
+        printf("%5d  %s\n", history_base + i, entries[i]->line);   /* blocks as typed */
     fflush(stdout);
 }

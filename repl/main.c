@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fftw3.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -20,7 +21,12 @@
 
 #define PROGNAME "dlrepl"
 
-enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_H = 16 };
+enum {
+    HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_H = 16,
+    HAS_VERSION = 32, HAS_NORC = 64, HAS_ECHO = 128
+};
+
+#define RC_FILE ".dlreplrc.lua"
 
 static void print_usage(FILE *out, const char *bad_option)
 {
@@ -35,8 +41,13 @@ static void print_usage(FILE *out, const char *bad_option)
             "Available options are:\n"
             "  -e stat   execute string 'stat'\n"
             "  -i        enter interactive mode after executing 'script'\n"
+            "            (its top-level locals stay reachable at the prompt)\n"
             "  -v        show version information\n"
             "  -h        show this help\n"
+            "  --echo    run 'script' as if typed at the prompt, each statement\n"
+            "            shown after the prompt before its output (a transcript)\n"
+            "  --norc    do not run ~/" RC_FILE " before the prompt\n"
+            "  --version show the versions of dlrepl, Lua, OpenBLAS and FFTW\n"
             "  --        stop handling options\n"
             "  -         stop handling options and execute stdin\n"
             "With no script and no -e, the prompt starts (or, when stdin is not\n"
@@ -70,6 +81,18 @@ static int collect_args(char **argv, int *script)
             return args;
         switch (argv[i][1]) {
         case '-':
+            if (strcmp(argv[i], "--version") == 0) {
+                args |= HAS_VERSION;
+                break;
+            }
+            if (strcmp(argv[i], "--norc") == 0) {
+                args |= HAS_NORC;
+                break;
+            }
+            if (strcmp(argv[i], "--echo") == 0) {
+                args |= HAS_ECHO;
+                break;
+            }
             if (argv[i][2] != '\0')
                 return HAS_ERROR;
             *script = i + 1;
@@ -119,12 +142,21 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script)
     lua_setglobal(L, "arg");
 }
 
-/* Reports a failed step; true when it succeeded. */
+/* Reports a failed step, its traceback without dl's internal frames;
+ * true when it succeeded. */
 static bool report(lua_State *L, int status)
 {
-    if (status != LUA_OK)
-        eval_report(L, PROGNAME);
-    return status == LUA_OK;
+    if (status == LUA_OK)
+        return true;
+    if (lua_type(L, -1) == LUA_TSTRING && eval_push_helper(L, "dl.prompt", "script_traceback")) {
+        lua_pushvalue(L, -2);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+            lua_replace(L, -2);
+        else
+            lua_pop(L, 1);
+    }
+    eval_report(L, PROGNAME);
+    return false;
 }
 
 /* Runs the chunk on top (or reports the load error below it). */
@@ -162,14 +194,31 @@ static int push_script_args(lua_State *L)
     return n;
 }
 
-/* Runs the script argv[0] ("-" after no "--" is stdin) with its args. */
-static bool run_script(lua_State *L, char **argv)
+/* Loads a file with its top-level locals turned into globals (for -i,
+ * so that they stay reachable at the prompt). */
+static int load_keeping_locals(lua_State *L, const char *name)
+{
+    if (!eval_push_helper(L, "dl.prompt_commands", "load_session_file"))
+        return luaL_loadfile(L, name);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 2);
+    if (lua_isnil(L, -2)) {
+        lua_remove(L, -2);
+        return LUA_ERRFILE;
+    }
+    lua_pop(L, 1);
+    return LUA_OK;
+}
+
+/* Runs the script argv[0] ("-" after no "--" is stdin) with its args;
+ * with `keep_locals` its top-level locals become globals. */
+static bool run_script(lua_State *L, char **argv, bool keep_locals)
 {
     const char *name = argv[0];
     int status;
     if (strcmp(name, "-") == 0 && strcmp(argv[-1], "--") != 0)
         name = NULL;
-    status = luaL_loadfile(L, name);
+    status = keep_locals && name != NULL ? load_keeping_locals(L, name) : luaL_loadfile(L, name);
     if (status == LUA_OK) {
         int n = push_script_args(L);
         status = eval_call(L, n, 0, true);
@@ -192,6 +241,44 @@ static void open_dl(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* help and apropos as globals that load dl.help at their first call. */
+static void open_help(lua_State *L)
+{
+    static const char code[] =
+        "function help(...) return require('dl.help').help(...) end\n"
+        "function apropos(word) return require('dl.help').apropos(word) end\n";
+    if (luaL_loadbuffer(L, code, sizeof code - 1, "=help") == LUA_OK)
+        lua_call(L, 0, 0);
+    else
+        lua_pop(L, 1);
+}
+
+static void print_versions(void)
+{
+    printf("%s %s\n%s\n%s\nFFTW %s\n", PROGNAME, DL_VERSION, LUA_RELEASE, dl_blas_info(),
+           fftwf_version);
+    fflush(stdout);
+}
+
+/* Runs ~/.dlreplrc.lua when there is one; its errors are reported. */
+static void run_rc_file(lua_State *L)
+{
+    const char *home = getenv("HOME");
+    char *path;
+    if (home == NULL || *home == '\0' || asprintf(&path, "%s/%s", home, RC_FILE) < 0)
+        return;
+    if (access(path, F_OK) == 0)
+        run_chunk(L, luaL_loadfile(L, path));
+    free(path);
+}
+
+/* Remembers the globals as they are before the user's code (:reset). */
+static void snapshot_globals(lua_State *L)
+{
+    if (eval_push_helper(L, "dl.prompt_commands", "snapshot") && lua_pcall(L, 0, 0, 0) != LUA_OK)
+        lua_pop(L, 1);
+}
+
 /* The program, run in protected mode; returns true on success. */
 static int protected_main(lua_State *L)
 {
@@ -199,6 +286,7 @@ static int protected_main(lua_State *L)
     char **argv = lua_touserdata(L, 2);
     int script = 1;
     int args = collect_args(argv, &script);
+    bool interactive;
 
     luaL_checkversion(L);
     if (args == HAS_ERROR) {
@@ -210,16 +298,36 @@ static int protected_main(lua_State *L)
         lua_pushboolean(L, 1);
         return 1;
     }
+    if (args & HAS_VERSION) {
+        print_versions();
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if ((args & HAS_ECHO) && script >= argc) {
+        fprintf(stderr, "%s: --echo needs a script\n", PROGNAME);
+        return 0;
+    }
     luaL_openlibs(L);
     open_dl(L);
+    open_help(L);
     create_arg_table(L, argv, argc, script);
     lua_gc(L, LUA_GCRESTART);   /* in the mode luaopen_dl chose */
+    interactive = (args & HAS_I) ||
+                  (script == argc && !(args & (HAS_E | HAS_V)) && isatty(STDIN_FILENO));
+    if (interactive && !(args & HAS_NORC))
+        run_rc_file(L);
+    if (interactive || (args & HAS_ECHO))
+        snapshot_globals(L);
     if (args & HAS_V)
         repl_print_banner();
     if (!run_e_options(L, argv, script))
         return 0;
-    if (script < argc && !run_script(L, argv + script))
+    if (args & HAS_ECHO) {
+        if (!loop_echo_file(L, argv[script]))
+            return 0;
+    } else if (script < argc && !run_script(L, argv + script, args & HAS_I)) {
         return 0;
+    }
     if (args & HAS_I) {
         loop_run(L);
     } else if (script == argc && !(args & (HAS_E | HAS_V))) {

@@ -48,6 +48,11 @@ void repl_print_banner(void);
  * editing when stdin is a terminal. */
 void loop_run(lua_State *L);
 
+/* Runs the file line by line as if typed at the prompt, printing each
+ * line after its prompt before its output (a transcript, --echo). False
+ * when the file cannot be read. */
+bool loop_echo_file(lua_State *L, const char *path);
+
 /* ---- input.c ----------------------------------------------------------- */
 
 typedef enum {
@@ -82,16 +87,20 @@ eval_status eval_interactive(lua_State *L, const char *code, size_t len, double 
  * traceback when `traceback`). Returns the lua_pcall status. */
 int eval_call(lua_State *L, int nargs, int nresults, bool traceback);
 
+/* Pushes field `field` of the Lua module `module` (loaded by require)
+ * when it is a function; false, with nothing pushed, otherwise. */
+bool eval_push_helper(lua_State *L, const char *module, const char *field);
+
 /* Prints the message on top of the stack to stderr, prefixed with
  * "`progname`: " unless progname is NULL, and pops it. */
 void eval_report(lua_State *L, const char *progname);
 
 /* ---- show.c ------------------------------------------------------------ */
 
-/* Prints the `n` values on top of the stack, tab-separated, on one line
- * and pops them. Tables without __tostring show as {1, 2, x=3} when
- * small; everything else as tostring() shows it. Errors raised by a
- * __tostring are reported, not propagated. */
+/* Prints the `n` values on top of the stack as dl.show.line gives them
+ * (tab-separated on one line; tables, histories and parameter lists by
+ * their printers) and pops them. Errors raised by a __tostring are
+ * reported, not propagated. */
 void show_values(lua_State *L, int n);
 
 /* ---- signals.c --------------------------------------------------------- */
@@ -115,6 +124,9 @@ int signals_drain(void);
  * gets default handling, so code stuck in C can still be killed. `saved`
  * receives the previous handler. */
 void signals_running(lua_State *L, struct sigaction *saved);
+
+/* True when Ctrl-C was pressed since the last signals_running. */
+bool signals_interrupted(void);
 
 /* Reinstates the handler saved by signals_running and removes an
  * interrupt hook that fired too late to stop anything. */

@@ -60,7 +60,8 @@ static void on_continue(int sig)
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
     lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
+    lua_pushliteral(L, "interrupted!");   /* no position: one message wherever it stops */
+    lua_error(L);
 }
 
 static void on_running_interrupt(int sig)
@@ -129,6 +130,11 @@ void signals_running(lua_State *L, struct sigaction *saved)
     running_state = L;
     presses = 0;
     sigaction(SIGINT, &action, saved);
+}
+
+bool signals_interrupted(void)
+{
+    return presses > 0;
 }
 
 void signals_restore(lua_State *L, const struct sigaction *saved)

@@ -244,9 +244,10 @@ static dl_status check_conv(const dl_tensor *x, const dl_tensor *w, const dl_ten
                        ws);
     if (x->ndim == 4 && x->shape[1] != w->shape[1])
         return dl_fail(DL_ERR_SHAPE,
-                       "bad argument #1 to 'conv2d' (expected images with %lld channels, "
+                       "bad argument #1 to 'conv2d' (expected images with %lld channel%s, "
                        "shape (N, %lld, H, W), got %s)",
-                       (long long)w->shape[1], (long long)w->shape[1], xs);
+                       (long long)w->shape[1], w->shape[1] == 1 ? "" : "s",
+                       (long long)w->shape[1], xs);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #3 to 'conv2d' (expected a bias of shape (%lld,))",

@@ -239,7 +239,11 @@ describe_gnuplot("dl.plot", function()
         local out = p:read("a")
         p:close()
         os.remove(script)
-        assert.truthy(out:find("\27[12F\27[J", 1, true), out)    -- up over 12 lines
+        assert.truthy(out:find("\27[12F", 1, true), out)    -- up over 12 lines
+        -- each line cleared to its end, never the screen (tmux would keep
+        -- every cleared screen in its scrollback)
+        assert.falsy(out:find("\27[J", 1, true), out)
+        assert.truthy(out:find("\27[K", 1, true), out)
     end)
 end)
 

@@ -19,6 +19,7 @@
 -- dl's untouched.
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 
 local Dataset = {__name = "dl.Dataset"}
 local methods = {}
@@ -31,6 +32,7 @@ end
 
 -- Checks that opts (argument n of fn) is nil or a table of known keys.
 local function options(opts, n, fn, known)
+    option_names.record(fn, known)   -- for Tab at the prompt
     if opts == nil then return {} end
     if type(opts) ~= "table" then
         argerror(n, fn, "expected an options table, got %s", type(opts))
@@ -284,7 +286,8 @@ function methods:split(fracs, opts)
     local out = {}
     for k, part in ipairs(parts) do
         if #part == 0 then
-            argerror(2, "split", "part %d of the split would be empty (%d rows)", k, #self)
+            argerror(2, "split", "part %d of the split would be empty (%d row%s)", k, #self,
+                     #self == 1 and "" or "s")
         end
         out[k] = self:subset(part)
     end
@@ -504,11 +507,13 @@ end
 -- ds:summary() -> text: rows, shape, classes with counts, value ranges.
 function methods:summary()
     local x = self._x or self._bytes
-    local lines = {("Dataset: %d rows, x %s"):format(#self, shape_string(x:shape()))}
+    local lines = {("Dataset: %d row%s, x %s"):format(#self, #self == 1 and "" or "s",
+                                                     shape_string(x:shape()))}
     if self.y == nil then
         lines[#lines + 1] = "  no target"
     elseif self.classes then
-        lines[#lines + 1] = ("  y: %d classes: %s"):format(#self.classes, class_counts(self))
+        lines[#lines + 1] = ("  y: %d class%s: %s"):format(#self.classes, #self.classes == 1 and "" or "es",
+                                                        class_counts(self))
     elseif #self > 0 then
         lines[#lines + 1] = ("  y%s: %.4g .. %.4g, mean %.4g"):format(
             self.target and " (" .. self.target .. ")" or "", self.y:min():item(),
@@ -516,7 +521,8 @@ function methods:summary()
     end
     lines[#lines + 1] = value_ranges(self)
     if self.skipped and #self.skipped > 0 then
-        lines[#lines + 1] = ("  %d files skipped (ds.skipped lists them)"):format(#self.skipped)
+        lines[#lines + 1] = ("  %d file%s skipped (ds.skipped lists them)"):format(#self.skipped,
+                                                                               #self.skipped == 1 and "" or "s")
     end
     local rows = row_table(self)
     if rows then lines[#lines + 1] = rows end

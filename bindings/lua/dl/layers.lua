@@ -3,6 +3,7 @@
 -- Initialisation follows PyTorch's default for each layer.
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 local base = require "dl.module"
 local F = require "dl.functional"
 local init = require "dl.initializers"
@@ -27,6 +28,7 @@ end
 -- The options table at argument `argn`; `known` maps each option to the
 -- Lua type it takes ("size": a count or {h, w}, checked where it is read).
 local function options(fn, argn, opts, known)
+    option_names.record(fn, known)   -- for Tab at the prompt
     if opts == nil then return {} end
     if type(opts) ~= "table" then
         raise(("bad argument #%d to '%s' (expected an options table, got %s)"):format(argn, fn, type(opts)))
@@ -418,9 +420,9 @@ local function batch_norm(name, dims)
                   :format(name, dims == 2 and "2-D (N, C) or 3-D (N, C, L)" or dims .. "-D", shape_text(x)))
         end
         if x:size(2) ~= self.num_features then
-            raise(("bad argument #1 to '%s' (expected %d %s in dim 2, got shape %s)")
-                  :format(name, self.num_features, dims == 2 and "features" or "channels",
-                          shape_text(x)))
+            raise(("bad argument #1 to '%s' (expected %d %s%s in dim 2, got shape %s)")
+                  :format(name, self.num_features, dims == 2 and "feature" or "channel",
+                          self.num_features == 1 and "" or "s", shape_text(x)))
         end
         local y = F.batch_norm(sequence and x:unsqueeze(4) or x, self.running_mean, self.running_var,
                                self.weight, self.bias,

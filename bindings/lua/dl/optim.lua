@@ -12,6 +12,7 @@
 -- ({step = n, exp_avg = <tensor>, ...}), made on its first step.
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 local steps = require "dl.steps"
 local base = require "dl.module"
 local util = require "dl.optim_util"
@@ -117,6 +118,7 @@ end
 -- value checked, then the rules between them.
 local function read_options(kind, opts)
     local fn = kind.name
+    option_names.record(fn, kind.by_name)   -- for Tab at the prompt
     if opts ~= nil and type(opts) ~= "table" then
         raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
     end
@@ -164,7 +166,8 @@ function Optimizer:zero_grad()
 end
 
 function Optimizer:__tostring()
-    return ("%s(lr=%g, %d parameter tensors)"):format(self.name, self.lr, #self.params)
+    return ("%s(lr=%g, %d parameter tensor%s)"):format(self.name, self.lr, #self.params,
+                                                      #self.params == 1 and "" or "s")
 end
 
 local function snapshot(t)

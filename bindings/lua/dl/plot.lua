@@ -140,6 +140,8 @@ local function current_terminal()
     return state.auto
 end
 
+local TEXT_COLS, TEXT_ROWS = 80, 20   -- a text plot's size when its figure gives none
+
 -- The commands that point gnuplot at `term` for `fig`, and the figure's
 -- height in text rows (text: its lines; images: nil when unknown).
 local function setup(term, fig)
@@ -147,8 +149,11 @@ local function setup(term, fig)
     local tty, cols, rows, xpixels, ypixels = gp.tty()
     local size = fig and fig.size or {800, 600}
     if term == "dumb" then
-        local w = math.max(o.width or cols or 80, 20)
-        local h = math.max(o.height or (rows and rows - 1) or 24, 10)
+        -- Sized to the figure's content (text_cols x text_rows, else 80 x
+        -- 20), never larger than the terminal: a small plot leaves the
+        -- screen above it in view and can be redrawn in place.
+        local w = math.max(o.width or math.min(cols or 80, fig and fig.text_cols or TEXT_COLS), 20)
+        local h = math.max(o.height or math.min(rows and rows - 1 or 24, fig and fig.text_rows or TEXT_ROWS), 10)
         local color = o.color
         if color == nil then color = tty and os.getenv("NO_COLOR") == nil end
         return ("set terminal dumb size %d,%d %s\nset output\n"):format(
@@ -197,11 +202,19 @@ local function display(term, out, fig, lines)
     local echo = state.topts.echo ~= false
     if term == "dumb" then
         local text = out:gsub("\f", "")
+        if fig and fig.note and text ~= "" then text = text .. fig.note .. "\n" end
         state.last_text = text:gsub("\27%[[%d;]*m", "")
         if not echo or text == "" then return end
         local up = redraw_lines(fig, term)
-        io.stdout:write(up and ("\27[%dF\27[J"):format(up) or "", text)
         local _, n = text:gsub("\n", "")
+        if up then
+            -- Over the previous drawing, each line cleared to its end: never
+            -- the whole screen, which tmux would push into its scrollback.
+            text = ("\27[%dF"):format(up) .. text:gsub("\n", "\27[K\n")
+                .. ("\27[K\n"):rep(math.max(up - n, 0))
+                .. (up > n and ("\27[%dF"):format(up - n) or "")
+        end
+        io.stdout:write(text)
         state.shown = {key = fig and fig.key, term = term, lines = n, chunk = outer_chunk()}
     elseif INLINE[term] and out ~= "" and echo then
         -- The image's rows are reserved first, so it cannot scroll; the cursor
@@ -217,6 +230,7 @@ local function display(term, out, fig, lines)
         end
         state.shown = {key = fig and fig.key, term = term, lines = lines,
                        chunk = outer_chunk()}
+        if fig and fig.note then io.stdout:write(fig.note, "\n") end
     else
         return
     end

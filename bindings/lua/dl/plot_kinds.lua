@@ -3,7 +3,9 @@
 -- Each kind checks its arguments and returns a figure:
 --     { data = datablocks (text), script = function(text_mode) -> commands,
 --       key = what identifies a redraw of the same figure (or nil),
---       size = {width, height} in pixels, for windows, images and files }
+--       size = {width, height} in pixels, for windows, images and files,
+--       text_rows, text_cols = the size as text (else 20 x 80),
+--       note = a line to show below the figure (or nil) }
 -- `script` is asked again for each place the figure goes: drawn as text
 -- (gnuplot's dumb terminal) an image becomes characters and a heatmap
 -- its numbers. Argument errors follow the bindings' wording:
@@ -176,9 +178,32 @@ end
 
 -- ---- history: dl.plot(hist) --------------------------------------------------
 
+-- A series of a history; an empty table is one before its first epoch.
 local function is_history_series(v)
     if is_tensor(v) then return v:numel() > 0 end
-    return type(v) == "table" and v[1] ~= nil and is_value(v[1])
+    return type(v) == "table" and (v[1] ~= nil and is_value(v[1]) or next(v) == nil)
+end
+
+-- "note: ..." naming the non-finite values of the series (NaN, inf), which
+-- the plot leaves out as gaps; nil when every value is finite.
+local function non_finite_note(hist, names)
+    local parts = {}
+    for _, name in ipairs(names) do
+        local v, epochs = hist[name], {}
+        for e = 1, length(v) do
+            local x = is_tensor(v) and v[e]:item() or v[e]
+            if is_tensor(x) then x = x:item() end
+            if type(x) == "number" and (x ~= x or x == math.huge or x == -math.huge) then
+                epochs[#epochs + 1] = e
+            end
+        end
+        if #epochs > 0 then
+            parts[#parts + 1] = ("%s at epoch%s %s"):format(name, #epochs == 1 and "" or "s",
+                                                            table.concat(epochs, ", "))
+        end
+    end
+    if #parts == 0 then return nil end
+    return "note: non-finite values skipped (gaps in the curves): " .. table.concat(parts, "; ")
 end
 
 -- Losses first; then by metric, each train series before its val_ twin.
@@ -229,7 +254,8 @@ function K.history(hist, o)
         local title = nbases == 1 and metrics[1][2]:gsub("^val_", "") or "metrics"
         panels[#panels + 1] = {title, metrics, "bottom right"}
     end
-    local data = datablock("$dl_history", columns, "plot", where)
+    -- no epochs yet: empty axes, the series named in the key
+    local data = epochs > 0 and datablock("$dl_history", columns, "plot", where) or ""
     local range = epochs > 1 and ("[1:%d]"):format(epochs) or "[0.5:1.5]"
     local function script(text)
         local c = {}
@@ -249,14 +275,22 @@ function K.history(hist, o)
             for i, t in ipairs(p[2]) do
                 terms[i] = {t[1], t[2], text and "lines" or style}
             end
-            c[#c + 1] = plot_command("$dl_history", terms)
+            if epochs == 0 then
+                local empty = {}
+                for i, t in ipairs(p[2]) do empty[i] = "NaN title " .. K.quote(t[2]) end
+                c[#c + 1] = "set yrange [0:1]"
+                c[#c + 1] = "plot " .. table.concat(empty, ", ")
+            else
+                c[#c + 1] = plot_command("$dl_history", terms)
+            end
         end
         if #panels > 1 then c[#c + 1] = "unset multiplot" end
         return table.concat(c, "\n") .. "\n"
     end
     table.sort(names)
     return {data = data, script = script, key = "history:" .. table.concat(names, ","),
-            size = {800, #panels > 1 and 800 or 500}}
+            size = {800, #panels > 1 and 800 or 500}, text_rows = #panels > 1 and 30 or 18,
+            note = non_finite_note(hist, names)}
 end
 
 -- ---- lines -----------------------------------------------------------------
@@ -543,7 +577,9 @@ function K.image(t, o)
                    "shade(v) = substr(shades, shade_k(v), shade_k(v))"}
         if n > 1 or text then c[#c + 1] = "unset colorbox" end
         if text then
-            c[#c + 1] = "set margins 0, 0, 0, 1"
+            -- two rows on top: the caption, and a blank one the pixels of
+            -- the image's first row cannot reach
+            c[#c + 1] = "set margins 0, 0, 0, 2"
         else
             c[#c + 1] = "set size ratio -1"
         end
@@ -579,8 +615,11 @@ function K.image(t, o)
         return table.concat(c, "\n") .. "\n"
     end
     local cell = n == 1 and 560 or 140
+    local high, wide = 0, 0
+    for _, im in ipairs(info) do high, wide = math.max(high, im.h), math.max(wide, im.w) end
     return {data = table.concat(data), script = script,
-            size = {math.max(400, cols * cell), math.max(300, rows * (cell + 20))}}
+            size = {math.max(400, cols * cell), math.max(300, rows * (cell + 20))},
+            text_rows = rows * (high + 3) + (o.title and 1 or 0), text_cols = cols * (2 * wide + 2)}
 end
 
 -- ---- confusion ---------------------------------------------------------------
@@ -631,7 +670,8 @@ function K.confusion(cm, o)
         return table.concat(c, "\n") .. "\n"
     end
     local side = math.max(500, math.min(1000, 60 * n + 200))
-    return {data = data, script = script, size = {side + 100, side}}
+    return {data = data, script = script, size = {side + 100, side},
+            text_rows = math.max(12, 2 * n + 8), text_cols = math.max(40, 8 * n + 24)}
 end
 
 return K

@@ -8,6 +8,7 @@
 
 local dl = require "dl"
 local raise = require("dl.errors").raise
+local option_names = require "dl.option_names"
 local util = require "dl.optim_util"
 local show, is_finite, copy_value, sorted_names = util.show, util.is_finite, util.copy_value,
                                                   util.sorted_names
@@ -48,6 +49,7 @@ end
 -- known option; its type is the type expected). `required` lists options
 -- the user must give.
 local function scheduler_options(fn, opts, defaults, required)
+    option_names.record(fn, defaults)   -- for Tab at the prompt
     if opts ~= nil and type(opts) ~= "table" then
         raise(("bad argument #2 to '%s' (expected an options table, got %s)"):format(fn, type(opts)))
     end
