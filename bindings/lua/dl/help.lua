@@ -32,10 +32,25 @@ local function load_entries()
     for _, e in ipairs(entry_list) do by_name[e.name] = e end
 end
 
---- help.entry(name) -> the entry {name, signature, text, example} or nil.
+-- The names an entry may stand under for `name`: itself, then, since
+-- dl.f(t, ...) is t:f(...) and nn.functional.f is nn.f or t:f, those.
+local function entry_names(name)
+    local f = name:match("^dl%.([%w_]+)$")
+    if f then return {name, "Tensor:" .. f} end
+    f = name:match("^nn%.functional%.([%w_]+)$")
+    if f then return {name, "nn." .. f, "Tensor:" .. f} end
+    return {name}
+end
+
+--- help.entry(name) -> the entry {name, signature, text, example} or nil:
+--- the entry named so, else that of the method or function it is another
+--- form of (dl.exp -> Tensor:exp, nn.functional.bce -> nn.bce).
 function help.entry(name)
     load_entries()
-    return by_name[name]
+    for _, candidate in ipairs(entry_names(name)) do
+        if by_name[candidate] then return by_name[candidate] end
+    end
+    return nil
 end
 
 -- The table an instance's methods live in: its metatable's __index
@@ -85,6 +100,7 @@ local function is_public_key(key)
 end
 
 local names_of      -- value -> list of qualified names
+local value_of      -- qualified name -> value
 local public_list   -- every public name
 
 local function add_name(value, name)
@@ -94,6 +110,7 @@ local function add_name(value, name)
         names_of[value] = list
     end
     list[#list + 1] = name
+    value_of[name] = value
     public_list[#public_list + 1] = name
 end
 
@@ -130,7 +147,7 @@ end
 
 local function build_map()
     if names_of then return end
-    names_of, public_list, method_tables = {}, {}, {}
+    names_of, value_of, public_list, method_tables = {}, {}, {}, {}
     local classes = method_classes()
     for _, class in ipairs(classes) do
         if type(class[2]) == "table" then method_tables[class[2]] = true end
@@ -183,6 +200,17 @@ local function name_of(value)
 end
 
 help.name_of = name_of
+
+--- help.documented(name) -> whether `name` has a help entry, its own or
+--- that of another name of the same value (dl.sum is documented as
+--- Tensor:sum, nn.functional.bce as nn.bce): what help(value) shows.
+function help.documented(name)
+    build_map()
+    load_entries()
+    if help.entry(name) then return true end
+    local value = value_of[name]
+    return value ~= nil and by_name[name_of(value)] ~= nil
+end
 
 local function edit_distance(a, b)
     a, b = a:lower(), b:lower()
@@ -257,7 +285,7 @@ end
 
 local function show_entry_or_topic(name)
     load_entries()
-    local e = by_name[name]
+    local e = help.entry(name)
     if e then
         print(entry_text(e))
         return true
@@ -422,7 +450,7 @@ function help.apropos(word)
     end
     local lines = {}
     for _, name in ipairs(found) do
-        local e = by_name[name]
+        local e = help.entry(name)
         lines[#lines + 1] = e and e.signature ~= "" and ("%-28s %s"):format(name, e.signature:gsub("`", "")) or name
     end
     print(table.concat(lines, "\n"))
