@@ -192,6 +192,12 @@ static dl_status check_general(const dl_tensor *x, const dl_tensor *w, const dl_
                        "bad argument #4 to 'conv2d' (expected groups dividing the %lld input channels "
                        "and the %lld output channels, got %d)",
                        (long long)c, (long long)out, o->groups);
+    if (w->shape[1] * groups != c && groups == 1)
+        return dl_fail(DL_ERR_SHAPE,
+                       "bad argument #1 to 'conv2d' (expected images with %lld channel%s, "
+                       "shape (N, %lld, H, W), got %s)",
+                       (long long)w->shape[1], w->shape[1] == 1 ? "" : "s",
+                       (long long)w->shape[1], xs);
     if (w->shape[1] * groups != c)
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #1 to 'conv2d' (expected images with %lld channels (%lld per "

@@ -122,6 +122,9 @@ describe("dl.show", function()
         assert.equals("0.1", show.number(dl.tensor(0.1):item()))
         assert.equals("0.1", show.number(0.1))
         assert.equals("3.0", show.number(3.0))
+        assert.equals("10.0", show.number(dl.tensor(10):item()))     -- not %g's 1e+01
+        assert.equals("250.0", show.number(-dl.tensor(-250):item()))
+        assert.equals("1e+20", show.number(dl.tensor(1e20):item()))
         assert.equals("3", show.number(3))
         assert.equals("0.30000000000000004" == tostring(0.1 + 0.2) and "0.3" or tostring(0.1 + 0.2),
                       show.number(0.1 + 0.2))
@@ -155,8 +158,8 @@ end)
 describe("dl.complete.candidates", function()
     it("offers the options of a function inside its option table", function()
         dl.nn.Conv2d(1, 2, 3, {padding = 1})      -- its options are recorded as checked
-        assert.same({"padding = "}, complete.candidates("nn.Conv2d(1, 8, 3, {", "pa"))
-        assert.same({"bias = ", "padding = ", "stride = "},
+        assert.same({"padding = ", "padding_mode = "}, complete.candidates("nn.Conv2d(1, 8, 3, {", "pa"))
+        assert.same({"bias = ", "dilation = ", "groups = ", "padding = ", "padding_mode = ", "stride = "},
                     complete.candidates("nn.Conv2d(1, 8, 3, {stride = 2, ", ""))
         assert.is_nil(complete.candidates("x = ", "pa"))
     end)

@@ -39,6 +39,12 @@ function show.number(x)
         for digits = 1, 9 do
             local shorter = ("%." .. digits .. "g"):format(x)
             if string.unpack("f", string.pack("f", tonumber(shorter))) == x then
+                -- %g goes to an exponent once it has fewer digits than the
+                -- integer part (10 -> 1e+01): write such a number out
+                local exponent = x ~= 0 and math.floor(math.log(math.abs(x), 10)) or 0
+                if shorter:find("e") and exponent >= -4 and exponent < 16 then
+                    shorter = ("%." .. math.max(0, digits - 1 - exponent) .. "f"):format(x)
+                end
                 text = shorter
                 break
             end
