@@ -12,7 +12,7 @@
 # bindings/ or repl/ is built without touching this file.
 
 PREFIX  ?= /usr/local
-PKGS    := lua5.4 readline openblas zlib stb fftw3f
+PKGS    := lua5.4 readline openblas zlib stb fftw3f libcjson
 CC      ?= cc
 
 ifeq ($(SAN),1)

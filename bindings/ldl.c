@@ -136,6 +136,7 @@ int luaopen_dl(lua_State *L)
     lua_pushliteral(L, DL_VERSION);
     lua_setfield(L, dl, "version");
     ldl_open_nn(L);
+    ldl_open_safetensors(L);
     ldl_open_errors(L);
     register_embedded(L);
     /* The Lua parts (dl.nn, dl.optim) require "dl" themselves: publish the
