@@ -233,6 +233,7 @@ local function batch_norm(name, dims)
         end
         self.running_mean = dl.zeros(features)
         self.running_var = dl.ones(features)
+        rawset(self, "num_batches_tracked", 0)   -- training batches seen, as PyTorch counts
     end
     function BatchNorm:forward(x)
         check_input(name, x)
@@ -245,6 +246,7 @@ local function batch_norm(name, dims)
                   :format(name, self.num_features, dims == 2 and "features" or "channels",
                           shape_text(x)))
         end
+        if self.training then rawset(self, "num_batches_tracked", self.num_batches_tracked + 1) end
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             {training = self.training, momentum = self.momentum, eps = self.eps})
     end
