@@ -73,7 +73,9 @@ local function float_of(text)
     if text == "nan" then return 0 / 0 end
     if text == "inf" then return math.huge end
     if text == "-inf" then return -math.huge end
-    return tonumber(text) + 0.0
+    local value = tonumber(text)
+    if math.type(value) == "integer" then value = value + 0.0 end   -- keeps -0.0 as it is
+    return value
 end
 
 local function is_plain_string(s)
@@ -410,7 +412,8 @@ local function rebuild(desc, where)
     end
     for _, pair in ipairs(desc.children or {}) do
         local key = decode(pair[1], ctx)
-        module[key] = rebuild(pair[2], where .. "." .. key_name(key))
+        local path = math.type(key) == "integer" and ("%s[%d]"):format(where, key) or where .. "." .. tostring(key)
+        module[key] = rebuild(pair[2], path)
     end
     for _, pair in ipairs(desc.fields or {}) do
         module[pair[1]] = decode(pair[2], ctx)
@@ -462,7 +465,7 @@ local function load_model(path)
         raise(("bad argument #1 to 'load' ('%s' holds no architecture: it was not written by " ..
                "Module:save; build the model and call model:load_weights(path))"):format(path))
     end
-    local ok, model = pcall(function() return rebuild(st.json_decode(text), "the root") end)
+    local ok, model = pcall(function() return rebuild(st.json_decode(text), "model") end)
     if not ok then
         raise(("bad argument #1 to 'load' ('%s': %s)"):format(path, tostring(model):gsub("^[^:]*:%d+: ", "")))
     end
