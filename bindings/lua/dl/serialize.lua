@@ -111,6 +111,9 @@ local function encode(v, ctx, where, visiting)
     end
     if dl.is_tensor(v) then
         if not ctx.tensor then error(("cannot save a tensor at %s"):format(where), 0) end
+        if not pcall(v.dim, v) then
+            error(("cannot save a closed tensor%s"):format(where == "" and "" or " at " .. where), 0)
+        end
         return {["$tensor"] = ctx.tensor(v, where)}
     end
     if is_module(v) then
