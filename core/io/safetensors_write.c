@@ -123,6 +123,10 @@ static bool write_data(FILE *out, const dl_tensor *t, bool as_int64)
 {
     const float *src = dl_data(t);
     int64_t numel = dl_numel(t);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (!as_int64)                              /* the floats are the bytes */
+        return fwrite(src, sizeof *src, (size_t)numel, out) == (size_t)numel;
+#endif
     int size = as_int64 ? 8 : 4;
     unsigned char buf[CHUNK];
     size_t per_chunk = CHUNK / (size_t)size;
