@@ -547,6 +547,15 @@ describe("the atomic write", function()
         assert.are.equal("m.safetensors\n", leftovers(dir))
     end)
 
+    it("leaves an existing file intact in a folder nobody may write (/proc)", function()
+        local before = bytes_of("/proc/version")
+        H.raises("bad argument #1 to 'save' (cannot write '/proc/version': No such file or directory)",
+                 function() nn.Linear(3, 3):save("/proc/version") end)
+        assert.are.equal(before, bytes_of("/proc/version"))
+        H.raises("bad argument #2 to 'save' (cannot write '/proc/version': No such file or directory)",
+                 dl.save, dl.ones(2), "/proc/version")
+    end)
+
     it("leaves an existing file intact in a folder it may not write", function()
         local dir = tmp .. "/readonly"
         assert(os.execute("mkdir -p " .. dir))
