@@ -497,6 +497,28 @@ describe("hostile files", function()
         os.remove(path)
     end)
 
+    it("refuses an architecture that asks for far more than the file holds, before building it", function()
+        local st = require "dl.safetensors"
+        local path = tmp .. "/greedy.safetensors"
+        for _, arch in ipairs{'{"class":"Linear","args":[100000,100000]}',
+                              '{"class":"Sequential","children":[[1,{"class":"Conv2d","args":[1,1,40000]}]]}'} do
+            st.write(path, {{"weight", dl.ones(2, 2)}}, {["dlrepl.architecture"] = arch}, "save", 1)
+            local before = dl.memory()
+            assert.matches(("bad argument #1 to 'load' ('%s': its architecture asks for about"):format(path),
+                           H.err(nn.load, path), 1, true)
+            assert(dl.memory() - before < 1e6)
+        end
+        st.write(path, {{"weight", dl.ones(2, 2)}}, {["dlrepl.architecture"] = '{"class":'}, "save", 1)
+        H.raises(("bad argument #1 to 'load' ('%s': its architecture is not valid JSON)"):format(path),
+                 nn.load, path)
+        st.write(path, {}, {["dlrepl.architecture"] = '{"class":"Sequential","children":[[1,7]]}'}, "save", 1)
+        H.raises(("bad argument #1 to 'load' ('%s': its architecture is damaged at model[1])"):format(path),
+                 nn.load, path)
+        st.write(path, {}, {["dlrepl.architecture"] = '{"class":"NoSuchLayer"}'}, "save", 1)
+        H.raises(("bad argument #1 to 'load' ('%s': cannot rebuild 'NoSuchLayer' at model: dl has no " ..
+                  "layer of that name)"):format(path), nn.load, path)
+    end)
+
     it("refuses the file truncated at every byte", function()
         local model = nn.Sequential{nn.Linear(2, 2), nn.BatchNorm1d(2)}
         local good = tmp .. "/good.safetensors"

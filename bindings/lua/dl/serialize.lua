@@ -389,7 +389,10 @@ end
 -- The module a description stands for, built again; `where` names it in
 -- errors (the path of fields from the root).
 local function rebuild(desc, where)
-    local name = tostring(desc.class)
+    if type(desc) ~= "table" or type(desc.class) ~= "string" then
+        error(("its architecture is damaged at %s"):format(where), 0)
+    end
+    local name = desc.class
     local class
     if desc.custom then class = registry[name] else class = nn_table[name] end
     if class == nil then
@@ -460,6 +463,39 @@ function Module:load_weights(path, opts)
     return self
 end
 
+-- Floats the built-in layers of a description would allocate, estimated
+-- from their constructor arguments (the product of the numbers >= 1 in
+-- them; a Conv2d's square kernel counts twice). Custom classes are the
+-- user's own code and are not counted. nn.load compares this with the
+-- file's tensors, so that a hostile architecture cannot make it allocate
+-- gigabytes before the file's tensors are found not to fit.
+local function requested_floats(desc)
+    if type(desc) ~= "table" then return 0 end
+    local cost, product = 0, 1
+    local function scan(v)
+        if type(v) == "number" and math.abs(v) >= 1 then
+            product = product * math.abs(v)
+        elseif type(v) == "table" then
+            if v["$module"] ~= nil then
+                cost = cost + requested_floats(v["$module"])
+            else
+                for _, x in pairs(v) do scan(x) end
+            end
+        end
+    end
+    if type(desc.args) == "table" then
+        for i, arg in pairs(desc.args) do
+            scan(arg)
+            if desc.class == "Conv2d" and i == 3 then scan(arg) end
+        end
+        if not desc.custom then cost = cost + product end
+    end
+    for _, pair in ipairs(type(desc.children) == "table" and desc.children or {}) do
+        if type(pair) == "table" then cost = cost + requested_floats(pair[2]) end
+    end
+    return cost
+end
+
 local function load_model(path)
     check_path("load", 1, path)
     local tensors, metadata = read("load", path)
@@ -468,7 +504,19 @@ local function load_model(path)
         raise(("bad argument #1 to 'load' ('%s' holds no architecture: it was not written by " ..
                "Module:save; build the model and call model:load_weights(path))"):format(path))
     end
-    local ok, model = pcall(function() return rebuild(st.json_decode(text), "model") end)
+    local ok, desc = pcall(st.json_decode, text)
+    if not ok then
+        raise(("bad argument #1 to 'load' ('%s': its architecture is not valid JSON)"):format(path))
+    end
+    local held = 0
+    for _, t in pairs(tensors) do held = held + t:numel() end
+    local wanted = requested_floats(desc)
+    if wanted > math.max(16 * held, 1 << 24) then
+        raise(("bad argument #1 to 'load' ('%s': its architecture asks for about %.0f parameters, " ..
+               "the file holds %d: refusing to build it)"):format(path, wanted, held))
+    end
+    local model
+    ok, model = pcall(rebuild, desc, "model")
     if not ok then
         raise(("bad argument #1 to 'load' ('%s': %s)"):format(path, tostring(model):gsub("^[^:]*:%d+: ", "")))
     end
