@@ -195,6 +195,20 @@ describe("Module:save and nn.load", function()
         identical(other[1].weight, model[1].weight)
     end)
 
+    it("says which constructor argument of a custom module cannot be saved", function()
+        local Fixed = nn.Module:extend("SaveSpecFixed")
+        function Fixed:init(w, opts) self.w = w:clone():requires_grad(true) end
+        function Fixed:forward(x) return x * self.w end
+        local model = nn.Sequential{Fixed(dl.ones(2), {name = "a"})}
+        local path = tmp .. "/fixed.safetensors"
+        model:save(path)
+        H.raises(("bad argument #1 to 'load' ('%s': cannot rebuild 'SaveSpecFixed' at model[1]: its " ..
+                  "constructor arguments: cannot save a tensor at argument 1)"):format(path), nn.load, path)
+        local other = nn.Sequential{Fixed(dl.zeros(2))}
+        other:load_weights(path)
+        identical(other[1].w, model[1].w)
+    end)
+
     it("refuses files without an architecture, and bad arguments", function()
         local path = tmp .. "/plain.safetensors"
         dl.save({w = dl.ones(2)}, path)

@@ -360,10 +360,15 @@ local function describe(module, visiting)
     elseif not children_only[class] and args then
         local list = {}
         for i = 1, args.n do
-            if args[i] == nil then list[i] = {["$nil"] = true} else list[i] = args[i] end
+            local ok, encoded = true, {["$nil"] = true}
+            if args[i] ~= nil then ok, encoded = pcall(encode, args[i], ctx, "argument " .. i, {}) end
+            if not ok then
+                desc.unsaved, list = "its constructor arguments: " .. encoded, nil
+                break
+            end
+            list[i] = encoded
         end
-        local ok, encoded = pcall(encode, list, ctx, "argument", {})
-        if ok then desc.args = encoded else desc.unsaved = "its constructor arguments: " .. encoded end
+        desc.args = list
     end
     local fields, children = {}, {}
     for key, value in pairs(module) do
