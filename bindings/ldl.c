@@ -136,8 +136,8 @@ int luaopen_dl(lua_State *L)
     lua_pushliteral(L, DL_VERSION);
     lua_setfield(L, dl, "version");
     ldl_open_nn(L);
-    ldl_open_safetensors(L);
     ldl_open_errors(L);
+    ldl_open_safetensors(L);
     register_embedded(L);
     /* The Lua parts (dl.nn, dl.optim) require "dl" themselves: publish the
      * table before loading them. */
