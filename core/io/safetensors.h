@@ -104,8 +104,8 @@ typedef struct {
  * `path`: an existing file is replaced whole or not at all. Names and
  * metadata must be UTF-8. Errors name fn, and path as its argument argn:
  * a name given twice, "__metadata__", or not UTF-8; a tensor of more than
- * 2^53 bytes; the directory cannot be written; a write fails (the disk is
- * full). */
+ * 2^53 bytes; a header over DL_ST_MAX_HEADER; the directory cannot be
+ * written; a write fails (the disk is full). */
 dl_status dl_safetensors_write(const char *fn, int argn, const char *path, int n,
                                const dl_st_entry *entries, int nmeta,
                                const char *const *meta_keys,

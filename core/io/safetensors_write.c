@@ -213,6 +213,10 @@ dl_status dl_safetensors_write(const char *fn, int argn, const char *path, int n
         status = dl_contiguous(entries[i].tensor, &data[i]);
     if (status == DL_OK && header == NULL)
         status = dl_fail(DL_ERR_MEMORY, "'%s': out of memory", fn);
+    if (status == DL_OK && length > DL_ST_MAX_HEADER)     /* readers would refuse it */
+        status = dl_fail(DL_ERR_ARGUMENT, "bad argument to '%s' (the header would take %zu "
+                         "bytes, over the %llu that readers accept: too much metadata)", fn,
+                         length, (unsigned long long)DL_ST_MAX_HEADER);
     char *tmp = NULL;
     FILE *out = NULL;
     if (status == DL_OK) {
