@@ -137,17 +137,17 @@ install: all
 	install -m 644 $(BUILD)/dl.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/dl.so
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/dlrepl/
 
-# ---- fuzzing: clang's libFuzzer on the CSV, IDX and image readers ----------
+# ---- fuzzing: clang's libFuzzer on the CSV, IDX, image and safetensors readers
 # The readers (and stb_image, from Debian's header) are rebuilt with the
 # fuzzer's coverage and ASan + UBSan; the rest of the core is the normal
 # build. tests/fuzz/run runs each target FUZZ_TIME seconds from its seed
 # corpus tests/fuzz/corpus_*; new inputs and findings go to build/fuzz/.
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 60
-FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Icore $(shell pkg-config --cflags zlib stb) \
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Icore $(shell pkg-config --cflags zlib stb libcjson) \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_IO_OBJ  := $(patsubst %,build/fuzz/io/%.o,source csv csv_lex csv_number strset idx image_check \
-                image image_resize) build/fuzz/stb_image_impl.o
+                image image_resize safetensors) build/fuzz/stb_image_impl.o
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 build/fuzz/io/%.o: core/io/%.c $(wildcard core/io/*.h) core/dl.h

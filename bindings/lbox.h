@@ -167,4 +167,8 @@ void ldl_open_plot(lua_State *L, int dl);
  * from the embedded module dl.data, so it runs after they are registered. */
 void ldl_open_data(lua_State *L, int dl);
 
+/* Registers package.loaded["dl.safetensors"] (lsafetensors.c): safetensors
+ * files and JSON, for the embedded module dl.serialize. */
+void ldl_open_safetensors(lua_State *L);
+
 #endif

@@ -139,6 +139,7 @@ int luaopen_dl(lua_State *L)
     ldl_open_nn(L);
     ldl_open_optim(L);
     ldl_open_errors(L);
+    ldl_open_safetensors(L);
     register_embedded(L);
     /* The Lua parts (dl.nn, dl.optim) require "dl" themselves: publish the
      * table before loading them. */

@@ -23,7 +23,8 @@ local third = {1, 2, 3, 4, 10, 18}    -- indices into values for the 3rd argumen
 local function callables()
     local list = {}
     for name, f in pairs(dl) do
-        if type(f) == "function" and name ~= "threads" then
+        -- save writes its file (its bad arguments are in save_spec)
+        if type(f) == "function" and name ~= "threads" and name ~= "save" then
             list[#list + 1] = {"dl." .. name, f}
         end
     end
@@ -97,7 +98,8 @@ describe("methods of layers, models, optimisers and schedulers given wrong argum
             local names, t = {}, obj
             while type(t) == "table" do
                 for k, v in pairs(t) do
-                    if type(k) == "string" and type(v) == "function" and not k:match("^_") then
+                    if type(k) == "string" and type(v) == "function" and not k:match("^_") and
+                       k ~= "save" then   -- writes its file (bad arguments: save_spec)
                         names[#names + 1] = k
                     end
                 end

@@ -411,6 +411,7 @@ local function batch_norm(name, dims)
         end
         self.running_mean = dl.zeros(features)
         self.running_var = dl.ones(features)
+        rawset(self, "num_batches_tracked", 0)   -- training batches seen, as PyTorch counts
     end
     function BatchNorm:forward(x)
         check_input(name, x)
@@ -424,6 +425,7 @@ local function batch_norm(name, dims)
                   :format(name, self.num_features, dims == 2 and "feature" or "channel",
                           self.num_features == 1 and "" or "s", shape_text(x)))
         end
+        if self.training then rawset(self, "num_batches_tracked", self.num_batches_tracked + 1) end
         local y = F.batch_norm(sequence and x:unsqueeze(4) or x, self.running_mean, self.running_var,
                                self.weight, self.bias,
                                {training = self.training, momentum = self.momentum, eps = self.eps})

@@ -69,6 +69,7 @@ function Module:extend(name)
         __index = self,
         __call = function(cls, ...)
             local instance = instantiate(cls)
+            rawset(instance, "_args", table.pack(...))   -- for nn.load (serialize.lua)
             instance:init(...)
             return instance
         end,

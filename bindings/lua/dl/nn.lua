@@ -31,4 +31,6 @@ for _, name in ipairs{"mse_loss", "l1_loss", "bce", "bce_with_logits", "cross_en
     nn[name] = F[name]
 end
 
+require("dl.serialize").install(nn)   -- nn.load, nn.register, dl.save, dl.load, m:save
+
 return nn
