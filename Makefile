@@ -5,7 +5,8 @@
 #   make test       install missing system packages, build, run every suite
 #   make test SAN=1 the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      performance table, PyTorch measured in the same run
-#   make fuzz       libFuzzer runs of the data readers (FUZZ_TIME=60 s each)
+#   make fuzz       libFuzzer runs of the data readers, and the plot options
+#                   fuzz loop (FUZZ_TIME=60 s each)
 #   make install PREFIX=/usr/local
 #
 # Sources are found by wildcard: a new .c file in core/, core/kernels/,
@@ -116,8 +117,10 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_IO_OBJ) $(BUILD)/libdlcore.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ \
 	    $(filter-out -llua5.4 -lreadline -lstb,$(LDLIBS)) -lgomp
 
-fuzz: $(FUZZ_TARGETS)
-	@tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
+FUZZ_LUA     := $(wildcard tests/fuzz/fuzz_*.lua)
+
+fuzz: $(FUZZ_TARGETS) $(BUILD)/dl.so
+	@DL_BUILD=$(BUILD) tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS) $(FUZZ_LUA)
 
 clean:
 	rm -rf build

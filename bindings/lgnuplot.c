@@ -390,14 +390,25 @@ static int l_find(lua_State *L)
     return 1;
 }
 
-/* Pushes the batch followed by the sync commands of token `token`. */
-static void push_batch(lua_State *L, const char *batch, const char *init, bool fresh,
-                       unsigned long token)
+/* Pushes the batch (the string at stack index `batch`, NUL bytes and all),
+ * after `init` when gnuplot is `fresh`, followed by the sync commands of
+ * token `token`. */
+static void push_batch(lua_State *L, int batch, int init, bool fresh, unsigned long token)
 {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (fresh) {
+        lua_pushvalue(L, init);
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '\n');
+    lua_pushvalue(L, batch);
+    luaL_addvalue(&b);
     char sync[160];
-    snprintf(sync, sizeof sync, "set print \"-\"\nprint \"" SYNC_MARK "%lu\"\n"
+    snprintf(sync, sizeof sync, "\nset print \"-\"\nprint \"" SYNC_MARK "%lu\"\n"
              "set print\nprint \"" SYNC_MARK "%lu\"\n", token, token);
-    lua_pushfstring(L, "%s\n%s\n%s", fresh ? init : "", batch, sync);
+    luaL_addstring(&b, sync);
+    luaL_pushresult(&b);
 }
 
 /* Pushes nil and the message of a failed run. */
@@ -437,8 +448,13 @@ static int push_failure(lua_State *L, run_status status, int wstatus, const stre
 static int l_run(lua_State *L)
 {
     process *p = check_process(L);
-    const char *batch = luaL_checkstring(L, 1);
-    const char *init = luaL_optstring(L, 2, "");
+    lua_settop(L, 3);
+    luaL_checkstring(L, 1);
+    if (lua_isnil(L, 2)) {
+        lua_pushliteral(L, "");
+        lua_replace(L, 2);
+    }
+    luaL_checkstring(L, 2);
     double timeout = luaL_optnumber(L, 3, 30.0);
     char msg[PATH_MAX + 128], path[PATH_MAX];
     bool fresh = false;
@@ -459,7 +475,7 @@ static int l_run(lua_State *L)
         free(s[1].data);
         memset(s, 0, sizeof s);
         p->token++;
-        push_batch(L, batch, init, fresh, p->token);
+        push_batch(L, 1, 2, fresh, p->token);
         const char *text = lua_tolstring(L, -1, &len);
         status = exchange(p, text, len, timeout, s, &wstatus);
         error = errno;

@@ -22,6 +22,7 @@
 local gp = require "dl.gnuplot"
 local raise = require("dl.errors").raise
 local K = require "dl.plot_kinds"
+local guard = require "dl.plot_guard"
 
 local plot = {}
 
@@ -268,11 +269,14 @@ function plot.save(path, o)
     o = K.options(o, "save", 2, {"width", "height"})
     for _, key in ipairs{"width", "height"} do
         local v = o[key]
-        if v ~= nil and (type(v) ~= "number" or v < 1 or v % 1 ~= 0) then
-            K.argerror("save", 2, "expected option '%s' to be a size in pixels, got %s",
+        if v ~= nil and (type(v) ~= "number" or v < 1 or v > 100000 or v % 1 ~= 0) then
+            K.argerror("save", 2, "expected option '%s' to be a size in pixels (1 to "
+                       .. "100000), got %s",
                        key, type(v) == "number" and gp.number(v) or K.typename(v))
         end
     end
+    local bad = guard.file_name(path)
+    if bad then K.argerror("save", 1, "expected a file path, got %s", bad) end
     local ext = (path:match("%.(%w+)$") or ""):lower()
     if not SAVE_TERMINALS[ext] then
         K.argerror("save", 1, "expected a path ending in .png, .svg or .pdf, got '%s'",
@@ -303,7 +307,9 @@ end
 
 -- dl.plot.raw(cmd) -> printed text | nothing: runs gnuplot commands as
 -- they are; what they draw shows as figures do, what they print is
--- returned, and gnuplot's errors are raised as Lua errors.
+-- returned, and gnuplot's errors are raised as Lua errors. This is the
+-- one way to give gnuplot code: raw commands can run shell commands
+-- (backquotes, system, !), so never pass text from untrusted input.
 function plot.raw(cmd)
     if type(cmd) ~= "string" then
         K.argerror("raw", 1, "expected a string of gnuplot commands, got %s",
@@ -332,6 +338,20 @@ function plot.terminal(name, o)
         K.argerror("terminal", 1, "expected a terminal name, got %s", K.typename(name))
     end
     o = K.options(o, "terminal", 2, TERMINAL_OPTIONS)
+    for _, key in ipairs{"width", "height"} do
+        local v = o[key]
+        if v ~= nil and (math.type(v) == nil or v < 1 or v > 100000 or v % 1 ~= 0) then
+            K.argerror("terminal", 2, "expected option '%s' to be a size from 1 to 100000, "
+                       .. "got %s", key, type(v) == "number" and gp.number(v)
+                       or K.typename(v))
+        end
+    end
+    for _, key in ipairs{"echo", "color"} do
+        if o[key] ~= nil and type(o[key]) ~= "boolean" then
+            K.argerror("terminal", 2, "expected option '%s' to be true or false, got %s",
+                       key, K.typename(o[key]))
+        end
+    end
     if not installed() then return end
     if name == nil and next(o) == nil then return current_terminal() end
     if name ~= nil and name ~= "auto" then

@@ -10,6 +10,7 @@
 --     bad argument #1 to 'lines' (expected a table of numbers or a tensor, got string)
 
 local gp = require "dl.gnuplot"
+local guard = require "dl.plot_guard"
 local raise = require("dl.errors").raise
 local dl = gp.dl
 
@@ -58,9 +59,21 @@ function K.options(o, fn, arg, known)
     return o
 end
 
--- A gnuplot string literal (single quotes: nothing is interpreted).
+-- A gnuplot string literal (single quotes: nothing is interpreted, not
+-- even backquotes; control characters, which would end the line, become
+-- spaces).
 function K.quote(s)
-    return "'" .. tostring(s):gsub("[\r\n]", " "):gsub("'", "''") .. "'"
+    return "'" .. tostring(s):gsub("%c", " "):gsub("'", "''") .. "'"
+end
+
+-- Raises "bad argument #arg to 'fn' (expected option 'key' to be <what>,
+-- got <reason>)" when check(value) gives a reason; returns the value.
+local function checked(check, value, fn, arg, key, what)
+    local reason = check(value)
+    if reason then
+        K.argerror(fn, arg, "expected option '%s' to be %s, got %s", key, what, reason)
+    end
+    return value
 end
 
 local num = gp.number
@@ -127,7 +140,8 @@ local function axes(o, fn, arg)
     if o.logscale == true then
         c[#c + 1] = "set logscale y"
     elseif type(o.logscale) == "string" then
-        c[#c + 1] = "set logscale " .. o.logscale      -- gnuplot judges the axes
+        c[#c + 1] = "set logscale " .. checked(guard.axes, o.logscale, fn, arg, "logscale",
+                                               "axes such as 'xy'")
     elseif o.logscale ~= nil and o.logscale ~= false then
         K.argerror(fn, arg, "expected option 'logscale' to be true or axes such as 'xy', "
                    .. "got %s", K.typename(o.logscale))
@@ -150,7 +164,10 @@ local function axes(o, fn, arg)
         K.argerror(fn, arg, "expected option 'set' to be gnuplot settings (a string or a "
                    .. "list of strings), got %s", K.typename(extra))
     end
-    for _, s in ipairs(extra or {}) do c[#c + 1] = "set " .. tostring(s) end
+    for _, s in ipairs(extra or {}) do
+        c[#c + 1] = "set " .. checked(guard.setting, tostring(s), fn, arg, "set",
+                                      "gnuplot settings")
+    end
     return table.concat(c, "\n") .. "\n"
 end
 
@@ -318,6 +335,10 @@ function K.lines(ys, o)
     if o.with ~= nil and type(o.with) ~= "string" then
         K.argerror("lines", 2, "expected option 'with' to be a gnuplot style such as "
                    .. "'linespoints', got %s", K.typename(o.with))
+    end
+    if o.with ~= nil then
+        checked(guard.style, o.with, "lines", 2, "with", "a gnuplot style such as "
+                .. "'linespoints'")
     end
     local list, x = line_series(ys, o)
     local columns, where, terms = {x or true}, {{1, "x"}}, {}
