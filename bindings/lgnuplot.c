@@ -14,8 +14,9 @@
  * after a timeout; either stops the process, which may be stuck in a long
  * command, so no late answer can be mistaken for the next one's. A
  * gnuplot that died between calls is started again, and the batch
- * re-sent, on the next call. SIGPIPE is ignored in this process (unless
- * the host handles it), so a write to a dead gnuplot fails with EPIPE.
+ * re-sent, on the next call. A write to a dead gnuplot fails with EPIPE
+ * (SIGPIPE is blocked around it only: the program's own output keeps the
+ * default, so a pipe reader that went away still ends the program).
  *
  * The functions are the C side of bindings/lua/dl/plot.lua, registered as
  * the module "dl.gnuplot" (not part of the public API):
@@ -27,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -178,7 +180,7 @@ static int spawn_gnuplot(process *p, const char *path, int child_in, int child_o
 
     sigemptyset(&none);
     sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);      /* ignored here, default in gnuplot */
+    sigaddset(&defaults, SIGPIPE);      /* the host may ignore it; gnuplot does not */
     sigaddset(&defaults, SIGINT);
     sigaddset(&defaults, SIGQUIT);
     posix_spawn_file_actions_init(&actions);
@@ -217,11 +219,6 @@ static bool start(process *p, const char *path, char *msg, size_t size)
             return false;
         }
     }
-    /* A write to a gnuplot that just died must fail with EPIPE, not kill
-     * the session; a host that installed its own handler keeps it. */
-    struct sigaction old;
-    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
     int rc = spawn_gnuplot(p, path, fds[0][0], fds[1][1], fds[2][1]);
     if (rc != 0) {
         snprintf(msg, size, "cannot start %s: %s", path, strerror(rc));
@@ -240,6 +237,30 @@ static bool start(process *p, const char *path, char *msg, size_t size)
 }
 
 /* ---- one batch ------------------------------------------------------------ */
+
+/* write() to gnuplot's stdin. A gnuplot that just died makes it fail with
+ * EPIPE, never kill the session: SIGPIPE is blocked in this thread for
+ * the write, and the one it raised is taken back before unblocking. The
+ * program's own output keeps the default SIGPIPE (`dlrepl ... | head`
+ * ends when head does). */
+static ssize_t write_to_gnuplot(int fd, const char *bytes, size_t n)
+{
+    sigset_t pipe_signal, old, pending;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    ssize_t w = write(fd, bytes, n);
+    int error = errno;
+    if (w < 0 && error == EPIPE && !was_pending) {
+        struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe_signal, NULL, &now) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = error;
+    return w;
+}
 
 /* Appends n bytes to what the stream received; false when out of memory. */
 static bool append(stream *s, const char *bytes, size_t n)
@@ -331,7 +352,7 @@ static run_status exchange(process *p, const char *batch, size_t len, double tim
         if (poll(fds, (nfds_t)n, SLICE_MS) < 0 && errno != EINTR)
             return RUN_FAILED;
         if (sent < len) {
-            ssize_t w = write(p->in, batch + sent, len - sent);
+            ssize_t w = write_to_gnuplot(p->in, batch + sent, len - sent);
             if (w > 0)
                 sent += (size_t)w;
             else if (w < 0 && errno != EAGAIN && errno != EINTR)
