@@ -55,3 +55,90 @@ describe("SIGPIPE", function()
         assert.equal("42\nstatus 0\n", out)
     end)
 end)
+
+-- The child's script for an interrupt test: `setup` (Lua code) defines
+-- run(size), one long call of a C kernel. The child times run(small),
+-- predicts the time of run(big) as `scale` times that, prints its pid and
+-- "go <predicted seconds>", then runs run(big) once, assigning y. On the
+-- error that Ctrl-C raises, two to-be-closed values run: the first absorbs
+-- the interrupt hook (the prompt's Ctrl-C handler still has it armed after
+-- a kernel stopped by itself), the second prints what the variables hold
+-- and the time.
+local function interrupt_child(setup, small, big, scale)
+    return ([[
+dl.threads(1)
+%s
+local a_before = a:clone()
+local t0 = dl.clock()
+run(%d)
+local predicted = (dl.clock() - t0) * %g
+print("pid " .. io.open("/proc/self/stat"):read("n"))
+print(("go %%.3f"):format(predicted))
+io.stdout:flush()
+local report <close> = setmetatable({}, {__close = function()
+    print(("after %%.6f y=%%s a_same=%%s"):format(dl.clock(), tostring(y == nil),
+          tostring((a - a_before):abs():max():item() == 0)))
+    io.stdout:flush()
+end})
+local absorb <close> = setmetatable({}, {__close = function() local z = 0; z = z + 1 end})
+y = run(%d)
+print("done")
+]]):format(setup, small, scale, big)
+end
+
+-- Runs the child under dlrepl, sends SIGINT 0.3 s after "go", and checks
+-- that the kernel stopped early (in less than half its predicted time),
+-- with the variables intact and the script's line in the message.
+local function check_interrupt(setup, small, big, scale)
+    local path = script(interrupt_child(setup, small, big, scale))
+    local p = assert(io.popen(("%s %s 2>&1"):format(dlrepl, path)))
+    local pid, predicted
+    for line in p:lines() do
+        pid = pid or line:match("^pid (%d+)")
+        predicted = line:match("^go ([%d.]+)")
+        if predicted then break end
+    end
+    assert(pid and predicted, "the child did not start")
+    predicted = tonumber(predicted)
+    os.execute("sleep 0.3")
+    local sent = H.dl.clock()
+    os.execute("kill -INT " .. pid)
+    local rest = p:read("a")
+    p:close()
+    os.remove(path)
+    local after, y_nil, a_same = rest:match("after ([%d.]+) y=(%a+) a_same=(%a+)")
+    assert(after, rest)
+    assert.is_nil(rest:find("done", 1, true), rest)
+    assert.truthy(rest:find(path .. ":%d+: interrupted!"), rest)
+    assert.equal("true", y_nil)
+    assert.equal("true", a_same)
+    local took = tonumber(after) - sent
+    assert(predicted > 1.5, ("the kernel is too short to test (%.2f s)"):format(predicted))
+    assert(took < predicted / 2, ("stopped %.2f s after Ctrl-C; the whole call takes %.2f s")
+           :format(took, predicted))
+end
+
+describe("Ctrl-C in a long C kernel", function()
+    it("stops a large matmul between blocks of rows", function()
+        check_interrupt([[a = dl.randn(6000, 6000)
+            function run(n) local m = a:narrow(1, 1, n):narrow(2, 1, n); return m:matmul(m) end]],
+            1500, 6000, 64)
+    end)
+
+    it("stops an FFT convolution between groups of planes", function()
+        check_interrupt([[a = dl.randn(256, 32, 64, 64)
+            local w = dl.randn(32, 32, 7, 7)
+            function run(n)
+                return dl.nn.functional.conv2d(a:narrow(1, 1, n), w, nil, {padding = 3})
+            end]], 16, 256, 16)
+    end)
+
+    it("stops an im2col convolution between chunks of images", function()
+        check_interrupt([[a = dl.randn(64, 128, 64, 64)
+            local w = dl.randn(256, 128, 3, 3)
+            function run(n)
+                return dl.nn.functional.conv2d(a:narrow(1, 1, n), w, nil,
+                                               {stride = 2, padding = 1})
+            end]], 8, 64, 8)
+    end)
+end)
