@@ -23,14 +23,16 @@ static int l_clock(lua_State *L)
     return 1;
 }
 
-/* dl.threads() -> thread count; dl.threads(n) sets it (n >= 1), returns it */
+/* dl.threads() -> thread count; dl.threads(n) sets it (1 <= n <= the most
+ * this OpenBLAS and OpenMP give), returns it */
 static int l_threads(lua_State *L)
 {
     if (!lua_isnoneornil(L, 1)) {
         int64_t n = ldl_checkinteger(L, 1, "threads");
-        if (n < 1 || n > 4096)
-            return ldl_argerror(L, 1, "threads", "expected a thread count in 1..4096, "
-                                "got %lld", (long long)n);
+        int most = dl_max_threads();
+        if (n < 1 || n > most)
+            return ldl_argerror(L, 1, "threads", "expected a thread count in 1..%d, "
+                                "got %lld", most, (long long)n);
         dl_set_threads((int)n);
     }
     lua_pushinteger(L, dl_get_threads());

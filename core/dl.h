@@ -134,6 +134,10 @@ void dl_set_threads(int n);
 /* Current thread count. */
 int dl_get_threads(void);
 
+/* The most threads dl_set_threads can give (OpenBLAS and OpenMP limits,
+ * at most 4096). */
+int dl_max_threads(void);
+
 /* One line naming the BLAS library and its configuration. */
 const char *dl_blas_info(void);
 

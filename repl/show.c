@@ -117,6 +117,27 @@ static void push_table_source(lua_State *L, int index)
     lua_concat(L, pieces + 1);
 }
 
+/* Pushes tostring(value at `index`); a __tostring that returns a number
+ * shows the number, one that returns another non-string says so (where
+ * luaL_tolstring raises "'__tostring' must return a string"). */
+static void push_tostring(lua_State *L, int index)
+{
+    if (luaL_getmetafield(L, index, "__tostring") == LUA_TNIL) {
+        luaL_tolstring(L, index, NULL);
+        return;
+    }
+    lua_pushvalue(L, index);
+    lua_call(L, 1, 1);
+    if (lua_isstring(L, -1)) {
+        lua_tolstring(L, -1, NULL);     /* a number becomes its text */
+        return;
+    }
+    const char *type = luaL_typename(L, -1);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%s: %p (its __tostring returned a %s)", luaL_typename(L, index),
+                    lua_topointer(L, index), type);
+}
+
 /* Pushes the text of the value at `index`. */
 static void push_shown(lua_State *L, int index, bool quote_strings)
 {
@@ -128,7 +149,7 @@ static void push_shown(lua_State *L, int index, bool quote_strings)
     else if (quote_strings && lua_type(L, index) == LUA_TSTRING)
         lua_pushfstring(L, "\"%s\"", lua_tostring(L, index));
     else
-        luaL_tolstring(L, index, NULL);
+        push_tostring(L, index);
 }
 
 /* Lua function: its arguments as one tab-separated line. */

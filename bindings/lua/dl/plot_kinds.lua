@@ -498,6 +498,12 @@ local function image_list(t)
                    .. "shape (%s)", table.concat(t:shape(), ", "))
     end
     if #list == 0 then K.argerror(fn, 1, "expected at least one image, got none") end
+    for _, img in ipairs(list) do
+        if img:numel() == 0 then
+            K.argerror(fn, 1, "expected a non-empty image, got shape (%s)",
+                       table.concat(img:shape(), ", "))
+        end
+    end
     return list
 end
 
@@ -615,8 +621,8 @@ function K.confusion(cm, o)
         K.argerror("confusion", 1, "expected a C×C tensor or table, got %s",
                    K.typename(cm))
     end
-    if cm:dim() ~= 2 or cm:size(1) ~= cm:size(2) then
-        K.argerror("confusion", 1, "expected a square matrix C×C, got shape (%s)",
+    if cm:dim() ~= 2 or cm:size(1) ~= cm:size(2) or cm:size(1) == 0 then
+        K.argerror("confusion", 1, "expected a square matrix C×C (C >= 1), got shape (%s)",
                    table.concat(cm:shape(), ", "))
     end
     local names = o.labels or o.classes or {}
