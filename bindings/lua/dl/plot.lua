@@ -224,6 +224,56 @@ local function display(term, out, fig, lines)
     io.stdout:flush()
 end
 
+-- ---- large data through files --------------------------------------------------
+
+-- gnuplot reads commands from its pipe one byte per read() (3 MB of
+-- numbers took 5 s), but data files with buffered reads (0.3 s). So a
+-- datablock larger than FILE_BYTES is written to a private temporary file
+-- (os.tmpname: mode 0600) and the figure's commands name the file, quoted
+-- as data. The files live as long as their figure is the current one (save
+-- draws it again), and are removed when it is replaced and when the state
+-- is closed.
+local FILE_BYTES = 1 << 16
+local data_files = setmetatable({}, {__gc = function(files)
+    for _, path in ipairs(files) do os.remove(path) end
+end})
+
+local function remove_data_files()
+    for i = #data_files, 1, -1 do
+        os.remove(data_files[i])
+        data_files[i] = nil
+    end
+end
+
+-- Moves the large datablocks of `fig` to files (once); fig.names maps
+-- each moved block's name to its quoted path.
+local function externalize(fig)
+    if fig.names then return end
+    fig.names = {}
+    fig.data = fig.data:gsub("(%$[%w_]+) << EOD\n(.-\n)EOD\n", function(name, body)
+        if #body <= FILE_BYTES then return nil end
+        local path = os.tmpname()
+        local f = io.open(path, "wb")
+        if not (f and f:write(body) and f:close()) then
+            os.remove(path)
+            return nil          -- stays inline: slower, but drawn
+        end
+        data_files[#data_files + 1] = path
+        fig.names[name] = K.quote(path)
+        return ""
+    end)
+end
+
+-- The commands of `fig` for text or graphics, moved datablocks named by file.
+local function script_of(fig, text)
+    local commands = fig.script(text)
+    for name, path in pairs(fig.names or {}) do
+        commands = commands:gsub(name:gsub("%$", "%%$") .. "%f[^%w_]",
+                                 function() return path end)
+    end
+    return commands
+end
+
 -- Draws `fig` (a figure of plot_kinds) where figures go now. The terminal
 -- is set again only when its commands changed (a window would be set up
 -- anew each time) or when a new gnuplot starts (run's `init`).
@@ -233,8 +283,10 @@ local function draw(fn, fig)
     local commands, lines = setup(term, fig)
     local set_terminal = state.sent ~= commands and commands or ""
     state.sent = nil
+    if state.figure ~= fig then remove_data_files() end
+    externalize(fig)
     local out = run(fn, "unset multiplot\nreset\n" .. set_terminal .. fig.data ..
-                        fig.script(term == "dumb"), commands)
+                        script_of(fig, term == "dumb"), commands)
     state.figure, state.setup, state.sent = fig, commands, commands
     display(term, out, fig, lines)
 end
@@ -299,7 +351,7 @@ function plot.save(path, o)
     run("save", ("unset multiplot\nreset\nset terminal %s size %s\n"
                  .. "set termoption noenhanced\nset output %s\n"):format(term, size,
                                                                         K.quote(path))
-                .. fig.data .. fig.script(false) .. "unset multiplot\nset output\n"
+                .. fig.data .. script_of(fig, false) .. "unset multiplot\nset output\n"
                 .. state.setup, state.setup)
     state.sent = state.setup
     return path
