@@ -36,7 +36,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibinding
 LDFLAGS += $(OPT) -fopenmp
 LDLIBS  += $(PKG_LIBS) -lmvec -lm
 
-CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c core/io/*.c)
+CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c core/io/*.c \
+                          core/plot/*.c)
 BINDINGS_SRC := $(wildcard bindings/*.c)
 REPL_SRC     := $(wildcard repl/*.c)
 LUA_MODULES  := $(sort $(wildcard bindings/lua/dl/*.lua))
