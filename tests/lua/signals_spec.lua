@@ -133,6 +133,12 @@ describe("Ctrl-C in a long C kernel", function()
             end]], 16, 256, 16)
     end)
 
+    it_gnuplot("stops the wait for gnuplot", function()
+        check_interrupt([[a = dl.ones(3)
+            dl.plot.terminal("dumb", {echo = false})
+            function run(n) return dl.plot.raw("pause " .. n / 10) end]], 2, 200, 100)
+    end)
+
     it("stops an im2col convolution between chunks of images", function()
         check_interrupt([[a = dl.randn(64, 128, 64, 64)
             local w = dl.randn(256, 128, 3, 3)
