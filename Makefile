@@ -5,7 +5,8 @@
 #   make test       install the missing run and test packages, build, run every suite
 #   make test SAN=1 the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      performance table, PyTorch measured in the same run
-#   make fuzz       libFuzzer runs of the data readers (FUZZ_TIME=60 s each)
+#   make fuzz       libFuzzer runs of the data readers, and the plot options
+#                   fuzz loop (FUZZ_TIME=60 s each)
 #   make deb        build/dlrepl_<version>_amd64.deb for lab machines
 #   make install PREFIX=/usr/local
 #
@@ -55,7 +56,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fopenmp -Icore -Ibinding
 LDFLAGS += $(OPT) -fopenmp
 LDLIBS  += $(PKG_LIBS) -lmvec -lm
 
-CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c core/io/*.c)
+CORE_SRC     := $(wildcard core/*.c core/kernels/*.c core/nn/*.c core/optim/*.c core/io/*.c \
+                          core/plot/*.c)
 BINDINGS_SRC := $(wildcard bindings/*.c)
 REPL_SRC     := $(wildcard repl/*.c)
 LUA_MODULES  := $(sort $(wildcard bindings/lua/dl/*.lua))
@@ -162,11 +164,13 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_IO_OBJ) $(BUILD)/libdlcore.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ \
 	    $(filter-out -llua5.4 -lreadline -lstb,$(LDLIBS)) -lgomp
 
+FUZZ_LUA     := $(wildcard tests/fuzz/fuzz_*.lua)
+
 fuzz: deps-test
 	@$(MAKE) --no-print-directory fuzz-run
 
-fuzz-run: $(FUZZ_TARGETS)
-	@tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
+fuzz-run: $(FUZZ_TARGETS) $(BUILD)/dl.so
+	@DL_BUILD=$(BUILD) tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS) $(FUZZ_LUA)
 
 clean:
 	rm -rf build

@@ -253,9 +253,12 @@ static int64_t check_size(lua_State *L, int idx, int arg, int k, const char *fn,
         return ldl_argerror(L, arg, fn, "expected a size%s, got %s", where,
                             ldl_typename(L, idx));
     }
+    if (v < min && min < 0)
+        return ldl_argerror(L, arg, fn, "expected a size >= 0 or -1%s, got %lld", where,
+                            (long long)v);
     if (v < min)
-        return ldl_argerror(L, arg, fn, "expected a size >= 0%s%s, got %lld",
-                            min < 0 ? " or -1" : "", where, (long long)v);
+        return ldl_argerror(L, arg, fn, "expected a size >= %lld%s, got %lld",
+                            (long long)min, where, (long long)v);
     return v;
 }
 

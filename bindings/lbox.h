@@ -74,6 +74,11 @@ void ldl_where(lua_State *L);
  * cut at 1023 bytes. Never returns. */
 int ldl_error(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* `message` with the function `internal` that raised it named `name`
+ * instead ("clone: ..." or "... to 'clone' ..." become contiguous's), for
+ * a binding whose core call goes through another one. A static buffer. */
+const char *ldl_renamed(const char *message, const char *internal, const char *name);
+
 /* Preloads require("dl.errors"): raise(message), for dl's Lua modules. */
 void ldl_open_errors(lua_State *L);
 

@@ -128,10 +128,21 @@ static void push_names(lua_State *L, char **names, int n)
     }
 }
 
+/* The path at `arg`: a string without NUL bytes (fopen would open the
+ * name before the first one). dl.data checks first, with its own names. */
+static const char *check_path(lua_State *L, int arg)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, arg, &len);
+    if (strlen(path) != len)
+        luaL_argerror(L, arg, "a path with a NUL byte");
+    return path;
+}
+
 /* csv(path, opts) -> x, y | nil, info */
 static int l_csv(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     dl_csv_options o;
     csv_options(L, 2, &o);
     /* the result lives in a userdata until it is handed out, so that an
@@ -170,7 +181,7 @@ static int l_csv(lua_State *L)
 /* idx(path) -> float tensor */
 static int l_idx(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     dl_tensor **box = ldl_newbox(L);
     return ldl_result(L, dl_idx_load("idx", path, box));
 }
@@ -186,7 +197,7 @@ static int source_holder_gc(lua_State *L)
 /* idx_bytes(path, scale) -> dl.Bytes of a u8 file */
 static int l_idx_bytes(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     float scale = (float)luaL_optnumber(L, 2, 1.0);
     dl_source **s = lua_newuserdatauv(L, sizeof *s, 0);
     *s = NULL;
@@ -208,6 +219,28 @@ static int l_idx_bytes(lua_State *L)
 
 /* Reads {gray =, size = {h, w}} from the options at `arg`: the channel
  * count (0: as stored) and the size (0 x 0: as stored). */
+/* The value at `idx` as a message shows it: "{0, 0}" for a short table of
+ * values, else its type. Pushed on the stack. */
+static const char *size_text(lua_State *L, int idx)
+{
+    if (!lua_istable(L, idx) || luaL_len(L, idx) > 4)
+        return lua_pushstring(L, luaL_typename(L, idx));
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '{');
+    for (lua_Integer i = 1, n = luaL_len(L, idx); i <= n; i++) {
+        lua_geti(L, idx, i);
+        luaL_tolstring(L, -1, NULL);
+        lua_remove(L, -2);
+        if (i > 1)
+            luaL_addstring(&b, ", ");
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '}');
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
 static void image_options(lua_State *L, int arg, const char *fn, int *channels, int *h,
                           int *w)
 {
@@ -224,14 +257,20 @@ static void image_options(lua_State *L, int arg, const char *fn, int *channels, 
         *channels = lua_toboolean(L, -1) ? 1 : 3;
     }
     if (lua_getfield(L, arg, "size") != LUA_TNIL) {
-        int64_t shape[DL_MAX_DIM];
-        int n = lua_istable(L, -1) ? ldl_checksizes(L, lua_gettop(L), lua_gettop(L), fn, 1,
-                                                    shape) : 0;
-        if (n != 2 || shape[0] > 65536 || shape[1] > 65536)
+        int t = lua_gettop(L);
+        lua_Integer side[2] = {0, 0};
+        int ok = lua_istable(L, t) && luaL_len(L, t) == 2;
+        for (int i = 0; ok && i < 2; i++) {
+            lua_geti(L, t, i + 1);
+            side[i] = lua_tointegerx(L, -1, &ok);
+            ok = ok && side[i] >= 1 && side[i] <= 65536;
+            lua_pop(L, 1);
+        }
+        if (!ok)
             ldl_argerror(L, arg, fn, "expected option 'size' to be {height, width}, each "
-                         "in 1..65536");
-        *h = (int)shape[0];
-        *w = (int)shape[1];
+                         "in 1..65536, got %s", size_text(L, t));
+        *h = (int)side[0];
+        *w = (int)side[1];
     }
     lua_pop(L, 2);
 }
@@ -256,7 +295,7 @@ static dl_status load_image(const char *fn, const char *path, int channels, int 
 /* image(path, opts) -> C x H x W float tensor in [0, 1] */
 static int l_image(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     int channels, h, w;
     image_options(L, 2, "image", &channels, &h, &w);
     dl_tensor **box = ldl_newbox(L);
@@ -300,10 +339,12 @@ static int l_images(lua_State *L)
     const char *first = NULL;
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 1, i);
-        const char *path = lua_tostring(L, -1);
-        if (path == NULL)
+        size_t len;
+        const char *path = lua_tolstring(L, -1, &len);
+        if (path == NULL || strlen(path) != len)
             return ldl_argerror(L, 1, "images", "expected paths, got %s at [%lld]",
-                                luaL_typename(L, -1), (long long)i);
+                                path ? "a string with a NUL byte" : luaL_typename(L, -1),
+                                (long long)i);
         lua_pop(L, 1);                      /* the table keeps the string alive */
         if (load_image("images", path, channels, want_h, want_w, img) != DL_OK) {
             if (!skip)
@@ -342,7 +383,7 @@ static int l_images(lua_State *L)
  * left out) */
 static int l_list_dir(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     const char *fn = luaL_optstring(L, 2, "list_dir");
     DIR *dir = opendir(path);
     if (dir == NULL)

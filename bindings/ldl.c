@@ -23,26 +23,57 @@ static int l_clock(lua_State *L)
     return 1;
 }
 
-/* dl.threads() -> thread count; dl.threads(n) sets it (n >= 1), returns it */
+/* dl.threads() -> thread count; dl.threads(n) sets it (1 <= n <= the most
+ * this OpenBLAS and OpenMP give), returns it */
 static int l_threads(lua_State *L)
 {
     if (!lua_isnoneornil(L, 1)) {
         int64_t n = ldl_checkinteger(L, 1, "threads");
-        if (n < 1 || n > 4096)
-            return ldl_argerror(L, 1, "threads", "expected a thread count in 1..4096, "
-                                "got %lld", (long long)n);
+        int most = dl_max_threads();
+        if (n < 1 || n > most)
+            return ldl_argerror(L, 1, "threads", "expected a thread count in 1..%d, "
+                                "got %lld", most, (long long)n);
         dl_set_threads((int)n);
     }
     lua_pushinteger(L, dl_get_threads());
     return 1;
 }
 
-/* dl.memory() -> bytes of live tensor data, bytes held in the buffer cache */
+/* dl.memory() -> bytes of live tensor data, bytes held in the buffer
+ * cache, the peak of live tensor data, bytes of the Lua heap
+ * (called as the table dl.memory: argument 1 is the table itself) */
 static int l_memory(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)dl_memory_in_use());
     lua_pushinteger(L, (lua_Integer)dl_memory_cached());
-    return 2;
+    lua_pushinteger(L, (lua_Integer)dl_memory_peak());
+    lua_pushinteger(L, (lua_Integer)lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB));
+    return 4;
+}
+
+/* dl.memory.release() -> bytes given back: a full Lua collection (dead
+ * tensors free their data), then the whole buffer cache goes back to the
+ * system. */
+static int l_memory_release(lua_State *L)
+{
+    size_t before = dl_memory_in_use() + dl_memory_cached();
+    lua_gc(L, LUA_GCCOLLECT);
+    size_t live = dl_memory_in_use();
+    dl_cache_clear();
+    lua_pushinteger(L, (lua_Integer)(before > live ? before - live : 0));
+    return 1;
+}
+
+/* dl.memory: a table callable as dl.memory(), with dl.memory.release. */
+static void push_memory(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushcfunction(L, l_memory_release);
+    lua_setfield(L, -2, "release");
+    lua_newtable(L);
+    lua_pushcfunction(L, l_memory);
+    lua_setfield(L, -2, "__call");
+    lua_setmetatable(L, -2);
 }
 
 /* dl.blas_info() -> one line naming the BLAS library */
@@ -56,7 +87,6 @@ static const luaL_Reg machine[] = {
     {"manual_seed", l_manual_seed},
     {"clock", l_clock},
     {"threads", l_threads},
-    {"memory", l_memory},
     {"blas_info", l_blas_info},
     {NULL, NULL}
 };
@@ -134,6 +164,8 @@ int luaopen_dl(lua_State *L)
     ldl_open_ops(L, dl, methods);
     lua_setfield(L, dl, "Tensor");
     ldl_setfuncs(L, dl, machine);
+    push_memory(L);
+    lua_setfield(L, dl, "memory");
     lua_pushliteral(L, DL_VERSION);
     lua_setfield(L, dl, "version");
     ldl_open_nn(L);

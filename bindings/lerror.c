@@ -55,6 +55,23 @@ int ldl_error(lua_State *L, const char *fmt, ...)
     return lua_error(L);
 }
 
+const char *ldl_renamed(const char *message, const char *internal, const char *name)
+{
+    static char text[1024];
+    char quoted[64];
+    size_t n = strlen(internal);
+    snprintf(quoted, sizeof quoted, "'%s'", internal);
+    const char *at = strstr(message, quoted);
+    if (strncmp(message, internal, n) == 0 && message[n] == ':')
+        snprintf(text, sizeof text, "%s%s", name, message + n);
+    else if (at != NULL)
+        snprintf(text, sizeof text, "%.*s'%s'%s", (int)(at - message), message, name,
+                 at + strlen(quoted));
+    else
+        snprintf(text, sizeof text, "%s", message);
+    return text;
+}
+
 /* raise(message): raises message after the user's "chunk:line: " (whole:
  * gnuplot's messages may be long). */
 static int l_raise(lua_State *L)

@@ -5,7 +5,8 @@
 
 #include <lauxlib.h>
 
-/* number, datablock, matrix, rgb, tty: registered by lgnuplot.c in "dl.gnuplot". */
+/* number, datablock, matrix, rgb, tty, histogram, line, scatter, downsample:
+ * registered by lgnuplot.c in "dl.gnuplot". */
 extern const luaL_Reg ldl_plotdata_funcs[];
 
 #endif

@@ -3,8 +3,12 @@
  * terminal plots are drawn in: the helpers of dl.plot that would be slow
  * or impossible in Lua.
  *
- * Data reaches gnuplot inline, as named datablocks ("$d << EOD" ... "EOD"),
- * never through temporary files. Numbers are written with "%.9g" (enough
+ * Data is written as named datablocks ("$d << EOD" ... "EOD"); plot.lua
+ * sends small ones inline and moves large ones to temporary files (gnuplot
+ * reads its command pipe a byte at a time). Large data is first cut down
+ * to what a figure shows (histogram counts, the extremes of each pixel
+ * column of a line, a point a grid cell of a scatter plot, an averaged
+ * image: core/kernels/plot_reduce.c). Numbers are written with "%.9g" (enough
  * to round-trip a float32) under the C locale whatever the host's locale
  * is, and a value that is not finite is written as NaN, which gnuplot
  * skips (a line plot shows a gap).
@@ -16,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kernels/plot_reduce.h"
 #include "lbox.h"
 #include "lplot.h"
 
@@ -232,6 +237,140 @@ static int l_rgb(lua_State *L)
     return 1;
 }
 
+/* ---- large data, reduced (core/kernels/plot_reduce.c) ---------------------- */
+
+/* The float tensor at `arg` (checked for `fn`) and its contiguous data. */
+static const float *floats_at(lua_State *L, int arg, const char *fn, int64_t *n)
+{
+    dl_tensor *t = ldl_checktensor(L, arg, fn);
+    *n = dl_numel(t);
+    return tensor_floats(L, t);
+}
+
+/* Scratch of `bytes` bytes, freed by the GC (a userdata on the stack). */
+static void *scratch(lua_State *L, size_t bytes)
+{
+    return lua_newuserdatauv(L, bytes ? bytes : 1, 0);
+}
+
+/* histogram(name, t, bins) -> datablock text, bin width
+ * The datablock `name` of rows "centre count", one per bin over the
+ * finite values of t (see kernel_histogram). */
+static int l_histogram(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    int64_t n, bins = luaL_checkinteger(L, 3);
+    const float *x = floats_at(L, 2, "hist", &n);
+    luaL_argcheck(L, bins >= 1 && bins <= 100000, 3, "expected 1..100000 bins");
+    int64_t *counts = scratch(L, (size_t)bins * sizeof *counts);
+    double lo, width;
+    kernel_histogram(x, n, bins, &lo, &width, counts);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, name);
+    luaL_addstring(&b, " << EOD\n");
+    for (int64_t k = 0; k < bins; k++) {
+        add_number(&b, lo + width * ((double)k + 0.5));
+        luaL_addchar(&b, ' ');
+        add_number(&b, (double)counts[k]);
+        luaL_addchar(&b, '\n');
+    }
+    luaL_addstring(&b, "EOD\n");
+    luaL_pushresult(&b);
+    lua_pushnumber(L, width);
+    return 2;
+}
+
+/* Appends the rows "x[i] y[i] ..." of the positions keep[0..count) of the
+ * given columns (x NULL: the position, 1-based). */
+static void add_rows(luaL_Buffer *b, const int64_t *keep, int64_t count, const float *x,
+                     int64_t nx, const float *const *cols, int ncols)
+{
+    for (int64_t r = 0; r < count; r++) {
+        int64_t i = keep[r];
+        add_number(b, x == NULL ? (double)(i + 1) : i < nx ? x[i] : NAN);
+        for (int c = 0; c < ncols; c++) {
+            luaL_addchar(b, ' ');
+            add_number(b, cols[c][i]);
+        }
+        luaL_addchar(b, '\n');
+    }
+}
+
+/* line(name, y, x | nil, buckets) -> datablock text
+ * The datablock `name` of rows "x y" for the points of the series y (x:
+ * its positions when nil) that a line `buckets` pixels wide needs (see
+ * kernel_line_points): extremes, ends and gaps of each pixel column. */
+static int l_line(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    int64_t n, nx = 0, buckets = luaL_checkinteger(L, 4);
+    const float *y = floats_at(L, 2, "lines", &n);
+    const float *x = lua_isnil(L, 3) ? NULL : floats_at(L, 3, "lines", &nx);
+    luaL_argcheck(L, buckets >= 1, 4, "expected buckets >= 1");
+    int64_t *keep = scratch(L, (size_t)(5 * buckets) * sizeof *keep);
+    int64_t count = kernel_line_points(y, n, buckets, keep);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, name);
+    luaL_addstring(&b, " << EOD\n");
+    add_rows(&b, keep, count, x, nx, &y, 1);
+    luaL_addstring(&b, "EOD\n");
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* scatter(name, x, y, labels | nil, classes, cols, rows) -> datablock text, points
+ * The datablock `name` of rows "x y [label]" keeping the first point of
+ * each class in each cell of a cols x rows grid (see kernel_grid_points). */
+static int l_scatter(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    int64_t n, ny, nc = 0;
+    const float *x = floats_at(L, 2, "scatter", &n);
+    const float *y = floats_at(L, 3, "scatter", &ny);
+    const float *labels = lua_isnil(L, 4) ? NULL : floats_at(L, 4, "scatter", &nc);
+    int64_t classes = luaL_checkinteger(L, 5), cols = luaL_checkinteger(L, 6);
+    int64_t rows = luaL_checkinteger(L, 7);
+    luaL_argcheck(L, ny == n && (labels == NULL || nc == n), 3, "expected equal lengths");
+    luaL_argcheck(L, classes >= 1 && cols >= 1 && rows >= 1 &&
+                  cols * rows <= ((int64_t)1 << 24) / classes, 5, "expected a smaller grid");
+    unsigned char *seen = scratch(L, (size_t)(cols * rows * classes));
+    int64_t *keep = scratch(L, (size_t)n * sizeof *keep);
+    int64_t count = kernel_grid_points(x, y, labels, n, cols, rows, classes, seen, keep);
+    const float *columns[2] = {y, labels};
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, name);
+    luaL_addstring(&b, " << EOD\n");
+    add_rows(&b, keep, count, x, n, columns, labels ? 2 : 1);
+    luaL_addstring(&b, "EOD\n");
+    luaL_pushresult(&b);
+    lua_pushinteger(L, count);
+    return 2;
+}
+
+/* downsample(t, height, width) -> tensor
+ * The H x W or C x H x W tensor t averaged over blocks to height x width
+ * (each at most t's own; see kernel_downsample). */
+static int l_downsample(lua_State *L)
+{
+    dl_tensor *t = ldl_checktensor(L, 1, "image");
+    int64_t oh = luaL_checkinteger(L, 2), ow = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, t->ndim == 2 || t->ndim == 3, 1, "expected an image");
+    int64_t c = t->ndim == 3 ? t->shape[0] : 1;
+    int64_t h = t->shape[t->ndim - 2], w = t->shape[t->ndim - 1];
+    luaL_argcheck(L, oh >= 1 && oh <= h && ow >= 1 && ow <= w, 2, "expected a smaller size");
+    const float *src = tensor_floats(L, t);
+    int64_t shape[3] = {c, oh, ow};
+    dl_tensor **box = ldl_newbox(L);
+    dl_status st = t->ndim == 3 ? dl_empty("image", 3, shape, box)
+                                : dl_empty("image", 2, shape + 1, box);
+    if (st == DL_OK)
+        kernel_downsample(src, c, h, w, oh, ow, dl_data(*box));
+    return ldl_result(L, st);
+}
+
 /* tty() -> is_tty, columns, rows, xpixels, ypixels
  * Whether stdout is a terminal, and its size in characters and pixels
  * (nil when unknown; pixels are often unknown). Without a terminal the
@@ -261,5 +400,9 @@ const luaL_Reg ldl_plotdata_funcs[] = {
     {"matrix", l_matrix},
     {"rgb", l_rgb},
     {"tty", l_tty},
+    {"histogram", l_histogram},
+    {"line", l_line},
+    {"scatter", l_scatter},
+    {"downsample", l_downsample},
     {NULL, NULL}
 };

@@ -223,7 +223,10 @@ static int tensor_contiguous(lua_State *L)
         lua_settop(L, 1);
         return 1;
     }
-    return ldl_result(L, dl_contiguous(t, ldl_newbox(L)));
+    dl_status st = dl_contiguous(t, ldl_newbox(L));
+    if (st != DL_OK)    /* the copy is made by clone: the user called contiguous */
+        return ldl_error(L, "%s", ldl_renamed(dl_error(), "clone", "contiguous"));
+    return ldl_result(L, st);
 }
 
 /* t:is_contiguous() -> boolean */

@@ -105,10 +105,16 @@ void dl_release(dl_tensor *t);
 /* Bytes of tensor data currently alive (what the Lua GC is told about). */
 size_t dl_memory_in_use(void);
 
-/* Bytes kept in the size-keyed buffer cache for reuse. */
+/* Bytes kept in the size-keyed buffer cache for reuse (at most the live
+ * bytes, between 64 MiB and min(1 GiB, RAM / 8); see memory.c). */
 size_t dl_memory_cached(void);
 
-/* Returns every cached buffer to the system. */
+/* The most bytes of tensor data alive at once, since the start or the last
+ * dl_memory_reset_peak(). */
+size_t dl_memory_peak(void);
+void dl_memory_reset_peak(void);
+
+/* Returns every cached buffer to the system (and malloc's free pages). */
 void dl_cache_clear(void);
 
 /* ---- machine ----------------------------------------------------------- */
@@ -127,6 +133,10 @@ void dl_set_threads(int n);
 
 /* Current thread count. */
 int dl_get_threads(void);
+
+/* The most threads dl_set_threads can give (OpenBLAS and OpenMP limits,
+ * at most 4096). */
+int dl_max_threads(void);
 
 /* One line naming the BLAS library and its configuration. */
 const char *dl_blas_info(void);

@@ -39,6 +39,18 @@ int dl_get_threads(void)
     return omp_get_max_threads();
 }
 
+int dl_max_threads(void)
+{
+    static int most;
+    if (most == 0) {            /* asked once: what a request for 4096 gives */
+        int now = dl_get_threads();
+        dl_set_threads(4096);
+        most = dl_get_threads();
+        dl_set_threads(now);
+    }
+    return most;
+}
+
 const char *dl_blas_info(void)
 {
     static char info[160];

@@ -5,7 +5,7 @@
  * goes to sgemm as is, one whose rows are contiguous (a transposed view)
  * goes with the transpose flag; only other layouts are copied first.
  * Leading (batch) dims broadcast as in torch.matmul; each batch entry is
- * one sgemm call.
+ * one sgemm call, cut in blocks that Ctrl-C can stop between (gemm.c).
  */
 #include <cblas.h>
 #include <limits.h>
@@ -14,6 +14,7 @@
 
 #include "autograd.h"
 #include "internal.h"
+#include "kernels/gemm.h"
 
 /* How a (rows, cols) slice with strides (rs, cs) is passed to row-major
  * sgemm: false when it must be copied first. */
@@ -90,7 +91,7 @@ static dl_status batched_gemm(const dl_tensor *a, const dl_tensor *b, int ndim,
     }
     for (int64_t i = 0; i < batches; i++) {
         if (dl_interrupted())
-            return dl_fail(DL_ERR_INTERRUPTED, "matmul: interrupted");
+            return dl_fail(DL_ERR_INTERRUPTED, "interrupted!");
         int64_t off_a = a->offset, off_b = b->offset, rest = i;
         for (int d = nb - 1; d >= 0; d--) {
             int64_t idx = rest % shape[d];
@@ -101,9 +102,9 @@ static dl_status batched_gemm(const dl_tensor *a, const dl_tensor *b, int ndim,
             if (db >= 0 && b->shape[db] != 1)
                 off_b += idx * b->stride[db];
         }
-        cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f,
-                    a->storage->data + off_a, (int)lda, b->storage->data + off_b, (int)ldb,
-                    0.0f, c + i * m * n, (int)(n > 0 ? n : 1));
+        if (!kernel_sgemm(ta, tb, m, n, k, 1.0f, a->storage->data + off_a, lda,
+                          b->storage->data + off_b, ldb, 0.0f, c + i * m * n, n > 0 ? n : 1))
+            return dl_fail(DL_ERR_INTERRUPTED, "interrupted!");
     }
     return DL_OK;
 }

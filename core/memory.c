@@ -3,22 +3,36 @@
  *
  * A training step allocates the same sizes again and again (activations,
  * gradients). Freed buffers are kept on a free list keyed by their exact
- * byte size, so the next step gets them back without calling malloc. The
- * cache holds at most DL_CACHE_LIMIT bytes; past that, buffers go back to
- * the system. Buffers are 64-byte aligned (a cache line, and AVX-512 width).
+ * byte size, so the next step gets them back without calling malloc.
+ * Buffers are 64-byte aligned (a cache line, and AVX-512 width).
+ *
+ * The cache gives memory back:
+ *   - it holds at most as many bytes as are live (at least CACHE_FLOOR, at
+ *     most CACHE_CEILING or an eighth of the machine's memory): when tensors
+ *     die, the buffers used longest ago are freed until it fits again;
+ *   - a size not asked for during STALE_TICKS allocations is freed (a sweep
+ *     every SWEEP_TICKS allocations);
+ *   - an allocation that fails flushes the whole cache and tries again
+ *     before reporting out of memory;
+ *   - dl_cache_clear() empties it, and asks malloc to return free pages.
  *
  * The core allocates only from the thread that calls it (OpenMP loops never
  * allocate), so no lock is needed.
  */
+#include <malloc.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "autograd.h"
 #include "internal.h"
 
 #define DL_ALIGN 64
-#define DL_CACHE_LIMIT ((size_t)1 << 30)
+#define CACHE_FLOOR ((size_t)64 << 20)      /* kept even with nothing live */
+#define CACHE_CEILING ((size_t)1 << 30)     /* never more (nor over RAM / 8) */
+#define STALE_TICKS 16384                   /* allocations a size may go unused */
+#define SWEEP_TICKS 4096                    /* allocations between sweeps */
 #define DL_CACHE_BUCKETS 256            /* a power of two */
 #define DL_MAX_BYTES ((size_t)1 << 40)  /* larger requests are refused */
 
@@ -29,11 +43,14 @@ typedef struct cached_block {
 typedef struct {
     size_t bytes;            /* 0: empty bucket */
     cached_block *head;
+    uint64_t last_use;       /* tick of the last take or give back */
 } bucket;
 
 static bucket cache[DL_CACHE_BUCKETS];
 static size_t bytes_cached;
 static size_t bytes_in_use;
+static size_t bytes_peak;
+static uint64_t tick;                   /* allocations so far */
 
 /* Bucket holding buffers of exactly `bytes` (open addressing). With
  * `create`, an empty bucket, or one whose list ran dry, is claimed for this
@@ -64,26 +81,95 @@ static size_t rounded_bytes(int64_t numel)
     return (bytes + DL_ALIGN - 1) / DL_ALIGN * DL_ALIGN;
 }
 
+/* The most the cache may hold now: the live bytes, within its bounds. */
+static size_t cache_limit(void)
+{
+    static size_t ceiling;
+    if (ceiling == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        size_t machine = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 8 : 0;
+        ceiling = machine > 0 && machine < CACHE_CEILING ? machine : CACHE_CEILING;
+        if (ceiling < CACHE_FLOOR)
+            ceiling = CACHE_FLOOR;
+    }
+    return bytes_in_use < CACHE_FLOOR ? CACHE_FLOOR
+           : bytes_in_use > ceiling ? ceiling : bytes_in_use;
+}
+
+/* Frees one buffer of bucket b. */
+static void free_one(bucket *b)
+{
+    cached_block *blk = b->head;
+    b->head = blk->next;
+    bytes_cached -= b->bytes;
+    free(blk);
+}
+
+/* Frees the buffers used longest ago until `room` more bytes fit. */
+static void make_room(size_t room)
+{
+    size_t limit = cache_limit();
+    while (bytes_cached > 0 && bytes_cached + room > limit) {
+        bucket *oldest = NULL;
+        for (size_t i = 0; i < DL_CACHE_BUCKETS; i++)
+            if (cache[i].head && (!oldest || cache[i].last_use < oldest->last_use))
+                oldest = &cache[i];
+        free_one(oldest);
+    }
+}
+
+/* Frees every buffer of the sizes not asked for in STALE_TICKS allocations. */
+static void sweep_stale(void)
+{
+    for (size_t i = 0; i < DL_CACHE_BUCKETS; i++)
+        while (cache[i].head && cache[i].last_use + STALE_TICKS < tick)
+            free_one(&cache[i]);
+}
+
 static float *buffer_take(size_t bytes)
 {
+    static bool malloc_set;
+    if (!malloc_set) {
+        /* Buffers of a MiB or more are mapped on their own, so that freeing
+         * one gives its pages back. glibc's default moves this threshold up
+         * to the largest block freed (up to 32 MiB), after which such
+         * buffers come from its heap and stay in the process once freed:
+         * 600 freed 4 MiB tensors left 1 GB resident. The cache above
+         * spares the mapping cost for sizes in use. */
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+        malloc_set = true;
+    }
+    if (++tick % SWEEP_TICKS == 0)
+        sweep_stale();
     bucket *b = bucket_for(bytes, false);
     if (b && b->head) {
         cached_block *blk = b->head;
         b->head = blk->next;
+        b->last_use = tick;
         bytes_cached -= bytes;
         return (float *)blk;
     }
-    return aligned_alloc(DL_ALIGN, bytes);
+    if (b)
+        b->last_use = tick;
+    float *data = aligned_alloc(DL_ALIGN, bytes);
+    if (data == NULL && bytes_cached > 0) {
+        dl_cache_clear();       /* what the cache holds may be what is missing */
+        data = aligned_alloc(DL_ALIGN, bytes);
+    }
+    return data;
 }
 
 static void buffer_give_back(float *data, size_t bytes)
 {
-    if (bytes_cached + bytes <= DL_CACHE_LIMIT) {
+    bool fits = bytes <= cache_limit();
+    make_room(fits ? bytes : 0);    /* the limit may have fallen with the live bytes */
+    if (fits) {
         bucket *b = bucket_for(bytes, true);
         if (b) {
             cached_block *blk = (cached_block *)data;
             blk->next = b->head;
             b->head = blk;
+            b->last_use = tick;
             bytes_cached += bytes;
             return;
         }
@@ -157,6 +243,8 @@ dl_storage *dl_storage_new(const char *fn, int64_t numel)
     s->refcount = 1;
     s->version = 0;
     bytes_in_use += bytes;
+    if (bytes_in_use > bytes_peak)
+        bytes_peak = bytes_in_use;
     return s;
 }
 
@@ -193,6 +281,16 @@ size_t dl_memory_cached(void)
     return bytes_cached;
 }
 
+size_t dl_memory_peak(void)
+{
+    return bytes_peak;
+}
+
+void dl_memory_reset_peak(void)
+{
+    bytes_peak = bytes_in_use;
+}
+
 void dl_cache_clear(void)
 {
     for (size_t i = 0; i < DL_CACHE_BUCKETS; i++) {
@@ -204,4 +302,5 @@ void dl_cache_clear(void)
         cache[i].bytes = 0;
     }
     bytes_cached = 0;
+    malloc_trim(0);             /* free pages inside malloc's heap go back too */
 }

@@ -26,6 +26,7 @@
 #include <lua.h>
 
 #include "dl.h"
+#include "lbox.h"
 #include "repl.h"
 
 #define PRESSES_BEFORE_DEFAULT 3
@@ -57,10 +58,14 @@ static void on_continue(int sig)
     send_byte('c');
 }
 
+/* Raises "interrupted!" at the user's line (not at a line of dl's own
+ * modules, nor without one when the hook runs inside a C function). */
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
     lua_sethook(L, NULL, 0, 0);
-    lua_pushliteral(L, "interrupted!");   /* no position: one message wherever it stops */
+    ldl_where(L);
+    lua_pushliteral(L, "interrupted!");
+    lua_concat(L, 2);
     lua_error(L);
 }
 

@@ -65,7 +65,10 @@ dl_status dl_image_decode(const char *name, const void *data, size_t size, int c
     int w, h, stored;
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &stored))
         return corrupt(name, format);
-    if (w <= 0 || h <= 0 || (int64_t)w * h > MAX_PIXELS)
+    if (w <= 0 || h <= 0)
+        return dl_fail(DL_ERR_ARGUMENT, "%s: a %dx%d image has no pixels (its header "
+                       "gives a width or height of 0)", name, w, h);
+    if ((int64_t)w * h > MAX_PIXELS)
         return dl_fail(DL_ERR_ARGUMENT, "%s: a %dx%d image (at most 2^26 pixels are read)",
                        name, w, h);
     int c = channels ? channels : stored <= 2 ? 1 : 3;

@@ -4,8 +4,9 @@
  *
  * The raw layer reads the file (stdio) or copies from memory; when the
  * first two bytes are the gzip magic, an inflate layer (zlib) sits on top.
- * Concatenated gzip members are read one after another, as gzip -d does;
- * bytes after the last member that do not start another one are ignored.
+ * Concatenated gzip members are read one after another, as gzip -d does
+ * bytes after the last member that do not start another one are an error
+ * (gzip -d warns about them; here they mean a damaged or padded file).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,10 @@ static dl_status next_member(dl_source *s, bool *more)
     if (s->z.avail_in >= 2 && s->z.next_in[0] == 0x1f && s->z.next_in[1] == 0x8b) {
         inflateReset(&s->z);
         *more = true;
+    } else if (s->z.avail_in > 0) {
+        return dl_fail(DL_ERR_IO, "%s: trailing bytes after the gzip data (a damaged or "
+                       "padded file; the data ended after %llu bytes)", s->name,
+                       (unsigned long long)s->offset);
     }
     return DL_OK;
 }

@@ -167,11 +167,15 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
         for (int64_t first = 0; first < n && (dw || (dx && !dx_direct)); first += chunk) {
             int64_t count = first + chunk <= n ? chunk : n - first;
             bool later = first > 0;
+            if (later && dl_interrupted()) {
+                st = dl_fail(DL_ERR_INTERRUPTED, "interrupted!");
+                break;
+            }
             conv2d_backward_chunk(x, w, dl_data(gc), &geo, first, count, dl_data(col),
                                   dl_data(gm), dw ? dl_data(dw) : NULL, later ? 1.0f : beta_w,
                                   dx && !dx_direct ? dl_data(dx) : NULL);
         }
-        if (dx_direct)
+        if (dx_direct && st == DL_OK)
             st = input_grad_direct(gc, w, &turned, dx);
         if (db && st == DL_OK)
             bias_grad(dl_data(gc), n, o, l, beta_b, dl_data(db));
@@ -269,6 +273,10 @@ static dl_status conv2d_im2col_forward(const dl_tensor *x, const dl_tensor *w,
         (st = dl_empty("conv2d", 2, (const int64_t[]){o, chunk * l}, &ym)) == DL_OK) {
         for (int64_t first = 0; first < n; first += chunk) {
             int64_t count = first + chunk <= n ? chunk : n - first;
+            if (first > 0 && dl_interrupted()) {
+                st = dl_fail(DL_ERR_INTERRUPTED, "interrupted!");
+                break;
+            }
             kernel_im2col(dl_data(x) + first * c * h * wd, count, c, h, wd, geo, dl_data(col));
             if (count * l > 0 && o > 0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)(count * l),

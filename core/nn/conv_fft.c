@@ -55,6 +55,13 @@ typedef struct {
     int64_t bins;
 } fft_field;
 
+/* After a parallel loop whose iterations stop doing work on Ctrl-C:
+ * DL_ERR_INTERRUPTED when that happened (the output is then incomplete). */
+static dl_status interrupted_status(void)
+{
+    return dl_interrupted() ? dl_fail(DL_ERR_INTERRUPTED, "interrupted!") : DL_OK;
+}
+
 /* FFTW plans for `howmany` complex n1 x n2 fields interleaved pixel by
  * pixel (field t's pixel at complex index pixel * GROUP/2 + t; out of
  * place, forward and backward). Each field holds two real planes, one as
@@ -275,6 +282,8 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
         memset(in, 0, (size_t)buffer_floats(f) * sizeof(float));
         #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
+            if (dl_interrupted())
+                continue;           /* Ctrl-C: the remaining groups are skipped */
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
             const float *group = src + (row * cols + first) * height * width;
@@ -304,7 +313,7 @@ static dl_status transform_planes(const fft_field *f, const float *src, int64_t 
                 }
         }
     }
-    return DL_OK;
+    return interrupted_status();
 }
 
 /* For each plane p = row*cols + col of a spectrum (rows, bins, cols): the
@@ -330,6 +339,8 @@ static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t r
         float *out = in + buffer_floats(f);
         #pragma omp for schedule(dynamic, 2)
         for (int64_t unit = 0; unit < rows * groups; unit++) {
+            if (dl_interrupted())
+                continue;           /* Ctrl-C: the remaining groups are skipped */
             int64_t row = unit / groups, first = unit % groups * GROUP;
             int64_t planes = cols - first < GROUP ? cols - first : GROUP;
             const float *from = spec + 2 * (row * f->bins * cols + first);
@@ -363,7 +374,7 @@ static dl_status inverse_planes(const fft_field *f, const float *spec, int64_t r
             }
         }
     }
-    return DL_OK;
+    return interrupted_status();
 }
 
 /* The real (2k x 2n) matrix that multiplies an interleaved complex row by
@@ -413,7 +424,7 @@ static dl_status multiply_by_weights(const fft_field *field, int64_t m, const fl
         float *mat = base + omp_get_thread_num() * per_thread;
         #pragma omp for schedule(dynamic, 4)
         for (int64_t f = 0; f < bins; f++) {
-            if (!independent_bin(field, f))
+            if (!independent_bin(field, f) || dl_interrupted())
                 continue;
             weight_matrix(ws + 2 * f * c, bins, c, o, forward, mat);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)(2 * n),
@@ -422,7 +433,7 @@ static dl_status multiply_by_weights(const fft_field *field, int64_t m, const fl
         }
     }
     dl_release(scratch);
-    return DL_OK;
+    return interrupted_status();
 }
 
 /* dw[f] (o x c complex) = the sum over images b of conj(g[b][oc]) x[b][ch]
@@ -445,7 +456,7 @@ static dl_status multiply_gradient_by_inputs(const fft_field *field, int64_t n, 
         float *prod = base + omp_get_thread_num() * per_thread;
         #pragma omp for schedule(dynamic, 4)
         for (int64_t f = 0; f < bins; f++) {
-            if (!independent_bin(field, f))
+            if (!independent_bin(field, f) || dl_interrupted())
                 continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(2 * o), (int)(2 * c),
                         (int)n, 1.0f, gs + 2 * f * o, (int)(2 * bins * o), xs + 2 * f * c,
@@ -461,7 +472,7 @@ static dl_status multiply_gradient_by_inputs(const fft_field *field, int64_t n, 
         }
     }
     dl_release(scratch);
-    return DL_OK;
+    return interrupted_status();
 }
 
 /* Scratch for every thread of the parallel loops. */

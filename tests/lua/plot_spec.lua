@@ -161,10 +161,8 @@ describe_gnuplot("dl.plot", function()
         local msg = H.err(plot.raw, "set nonsense")
         assert.truthy(msg:find("^raw: gnuplot: unrecognized option"), msg)
         assert.truthy(msg:find("set nonsense", 1, true), msg)
-        msg = H.err(plot.lines, {1, 2}, {with = "nonsense"})
-        assert.truthy(msg:find("^lines: gnuplot: unrecognized plot type"), msg)
-        msg = H.err(plot.lines, {1, 2}, {logscale = "q"})
-        assert.truthy(msg:find("gnuplot: invalid axis", 1, true), msg)
+        msg = H.err(plot.lines, {1, 2}, {set = "xtics ,,"})
+        assert.truthy(msg:find("^lines: gnuplot: "), msg)
         msg = H.err(plot.save, "/nonexistent-dir/figure.png")
         assert.truthy(msg:find("cannot open file", 1, true), msg)
         plot.lines({1, 2}, {title = "still here"})
@@ -206,8 +204,8 @@ describe_gnuplot("dl.plot", function()
                  .. "got 0)", plot.hist, {1, 2}, {bins = 0})
         H.raises("bad argument #1 to 'image' (expected an image H×W, C×H×W or N×C×H×W "
                  .. "(C = 1 or 3), got shape (5))", plot.image, dl.ones(5))
-        H.raises("bad argument #1 to 'confusion' (expected a square matrix C×C, got shape "
-                 .. "(2, 3))", plot.confusion, dl.ones(2, 3))
+        H.raises("bad argument #1 to 'confusion' (expected a square matrix C×C (C >= 1), "
+                 .. "got shape (2, 3))", plot.confusion, dl.ones(2, 3))
         H.raises("bad argument #1 to 'save' (expected a path ending in .png, .svg or .pdf, "
                  .. "got 'figure.jpg')", plot.save, "figure.jpg")
         H.raises("bad argument #1 to 'raw' (expected a string of gnuplot commands, "

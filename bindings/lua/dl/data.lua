@@ -32,8 +32,14 @@ local function argerror(n, fn, fmt, ...)
     raise(("bad argument #%d to '%s' (%s)"):format(n, fn, fmt:format(...)))
 end
 
+-- Every path dl.data reads is checked here: a string, with no NUL byte
+-- (the C library would read the file named by what comes before it).
 local function check_path(path, fn)
     if type(path) ~= "string" then argerror(1, fn, "expected a path, got %s", type(path)) end
+    if path:find("\0", 1, true) then
+        argerror(1, fn, "expected a path, got a string with a NUL byte ('%s\\0...')",
+                 path:sub(1, path:find("\0", 1, true) - 1))
+    end
 end
 
 -- dl.data.csv(path, opts) -> dataset. opts: target (a column name or

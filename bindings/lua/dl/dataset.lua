@@ -161,10 +161,18 @@ local function positions(idx, n, fn)
 end
 
 -- ds:subset(positions) -> a dataset of those rows, in that order.
+-- Errors of the row selection are told as subset's own.
 function methods:subset(idx)
-    if #idx == 0 then argerror(2, "subset", "expected at least one position") end
     idx = positions(idx, 2, "subset")
-    local x = self._x and self._x:index_select(1, idx) or self._bytes:take(idx)
+    if (dl.is_tensor(idx) and idx:numel() or #idx) == 0 then
+        argerror(2, "subset", "expected at least one position")
+    end
+    local ok, x = pcall(function()
+        return self._x and self._x:index_select(1, idx) or self._bytes:take(idx)
+    end)
+    if not ok then
+        argerror(2, "subset", "%s", tostring(x):match("%((.*)%)$") or tostring(x))
+    end
     return derive(self, x, self.y and self.y:index_select(1, idx))
 end
 

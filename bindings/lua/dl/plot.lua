@@ -22,6 +22,7 @@
 local gp = require "dl.gnuplot"
 local raise = require("dl.errors").raise
 local K = require "dl.plot_kinds"
+local guard = require "dl.plot_guard"
 
 local plot = {}
 
@@ -237,6 +238,56 @@ local function display(term, out, fig, lines)
     io.stdout:flush()
 end
 
+-- ---- large data through files --------------------------------------------------
+
+-- gnuplot reads commands from its pipe one byte per read() (3 MB of
+-- numbers took 5 s), but data files with buffered reads (0.3 s). So a
+-- datablock larger than FILE_BYTES is written to a private temporary file
+-- (os.tmpname: mode 0600) and the figure's commands name the file, quoted
+-- as data. The files live as long as their figure is the current one (save
+-- draws it again), and are removed when it is replaced and when the state
+-- is closed.
+local FILE_BYTES = 1 << 16
+local data_files = setmetatable({}, {__gc = function(files)
+    for _, path in ipairs(files) do os.remove(path) end
+end})
+
+local function remove_data_files()
+    for i = #data_files, 1, -1 do
+        os.remove(data_files[i])
+        data_files[i] = nil
+    end
+end
+
+-- Moves the large datablocks of `fig` to files (once); fig.names maps
+-- each moved block's name to its quoted path.
+local function externalize(fig)
+    if fig.names then return end
+    fig.names = {}
+    fig.data = fig.data:gsub("(%$[%w_]+) << EOD\n(.-\n)EOD\n", function(name, body)
+        if #body <= FILE_BYTES then return nil end
+        local path = os.tmpname()
+        local f = io.open(path, "wb")
+        if not (f and f:write(body) and f:close()) then
+            os.remove(path)
+            return nil          -- stays inline: slower, but drawn
+        end
+        data_files[#data_files + 1] = path
+        fig.names[name] = K.quote(path)
+        return ""
+    end)
+end
+
+-- The commands of `fig` for text or graphics, moved datablocks named by file.
+local function script_of(fig, text)
+    local commands = fig.script(text)
+    for name, path in pairs(fig.names or {}) do
+        commands = commands:gsub(name:gsub("%$", "%%$") .. "%f[^%w_]",
+                                 function() return path end)
+    end
+    return commands
+end
+
 -- Draws `fig` (a figure of plot_kinds) where figures go now. The terminal
 -- is set again only when its commands changed (a window would be set up
 -- anew each time) or when a new gnuplot starts (run's `init`).
@@ -246,8 +297,10 @@ local function draw(fn, fig)
     local commands, lines = setup(term, fig)
     local set_terminal = state.sent ~= commands and commands or ""
     state.sent = nil
+    if state.figure ~= fig then remove_data_files() end
+    externalize(fig)
     local out = run(fn, "unset multiplot\nreset\n" .. set_terminal .. fig.data ..
-                        fig.script(term == "dumb"), commands)
+                        script_of(fig, term == "dumb"), commands)
     state.figure, state.setup, state.sent = fig, commands, commands
     display(term, out, fig, lines)
 end
@@ -282,11 +335,14 @@ function plot.save(path, o)
     o = K.options(o, "save", 2, {"width", "height"})
     for _, key in ipairs{"width", "height"} do
         local v = o[key]
-        if v ~= nil and (type(v) ~= "number" or v < 1 or v % 1 ~= 0) then
-            K.argerror("save", 2, "expected option '%s' to be a size in pixels, got %s",
+        if v ~= nil and (type(v) ~= "number" or v < 1 or v > 100000 or v % 1 ~= 0) then
+            K.argerror("save", 2, "expected option '%s' to be a size in pixels (1 to "
+                       .. "100000), got %s",
                        key, type(v) == "number" and gp.number(v) or K.typename(v))
         end
     end
+    local bad = guard.file_name(path)
+    if bad then K.argerror("save", 1, "expected a file path, got %s", bad) end
     local ext = (path:match("%.(%w+)$") or ""):lower()
     if not SAVE_TERMINALS[ext] then
         K.argerror("save", 1, "expected a path ending in .png, .svg or .pdf, got '%s'",
@@ -309,7 +365,7 @@ function plot.save(path, o)
     run("save", ("unset multiplot\nreset\nset terminal %s size %s\n"
                  .. "set termoption noenhanced\nset output %s\n"):format(term, size,
                                                                         K.quote(path))
-                .. fig.data .. fig.script(false) .. "unset multiplot\nset output\n"
+                .. fig.data .. script_of(fig, false) .. "unset multiplot\nset output\n"
                 .. state.setup, state.setup)
     state.sent = state.setup
     return path
@@ -317,7 +373,9 @@ end
 
 -- dl.plot.raw(cmd) -> printed text | nothing: runs gnuplot commands as
 -- they are; what they draw shows as figures do, what they print is
--- returned, and gnuplot's errors are raised as Lua errors.
+-- returned, and gnuplot's errors are raised as Lua errors. This is the
+-- one way to give gnuplot code: raw commands can run shell commands
+-- (backquotes, system, !), so never pass text from untrusted input.
 function plot.raw(cmd)
     if type(cmd) ~= "string" then
         K.argerror("raw", 1, "expected a string of gnuplot commands, got %s",
@@ -346,6 +404,20 @@ function plot.terminal(name, o)
         K.argerror("terminal", 1, "expected a terminal name, got %s", K.typename(name))
     end
     o = K.options(o, "terminal", 2, TERMINAL_OPTIONS)
+    for _, key in ipairs{"width", "height"} do
+        local v = o[key]
+        if v ~= nil and (math.type(v) == nil or v < 1 or v > 100000 or v % 1 ~= 0) then
+            K.argerror("terminal", 2, "expected option '%s' to be a size from 1 to 100000, "
+                       .. "got %s", key, type(v) == "number" and gp.number(v)
+                       or K.typename(v))
+        end
+    end
+    for _, key in ipairs{"echo", "color"} do
+        if o[key] ~= nil and type(o[key]) ~= "boolean" then
+            K.argerror("terminal", 2, "expected option '%s' to be true or false, got %s",
+                       key, K.typename(o[key]))
+        end
+    end
     if not installed() then return end
     if name == nil and next(o) == nil then return current_terminal() end
     if name ~= nil and name ~= "auto" then

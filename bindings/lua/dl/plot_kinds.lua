@@ -12,12 +12,19 @@
 --     bad argument #1 to 'lines' (expected a table of numbers or a tensor, got string)
 
 local gp = require "dl.gnuplot"
+local guard = require "dl.plot_guard"
 local raise = require("dl.errors").raise
 local dl = gp.dl
 
 local K = {}
 
 local SERIES = "a table of numbers or a tensor"
+local LINE_POINTS = 8000        -- longer series are reduced to...
+local LINE_COLUMNS = 2000       -- ... the points of this many pixel columns
+local SCATTER_POINTS = 20000    -- more points are reduced to one a cell and class of...
+local SCATTER_GRID = {200, 150} -- ... this grid (a point is ~5 px wide)
+local IMAGE_SIDE = 512          -- larger images are averaged down to this, and as
+local TEXT_IMAGE = {120, 60}    -- text to this many characters at most
 local MAX_CLASSES = 100
 local MAX_IMAGES = 256
 local SHADES = " .:-=+*#%@"     -- an image drawn as text, dark to bright
@@ -60,9 +67,21 @@ function K.options(o, fn, arg, known)
     return o
 end
 
--- A gnuplot string literal (single quotes: nothing is interpreted).
+-- A gnuplot string literal (single quotes: nothing is interpreted, not
+-- even backquotes; control characters, which would end the line, become
+-- spaces).
 function K.quote(s)
-    return "'" .. tostring(s):gsub("[\r\n]", " "):gsub("'", "''") .. "'"
+    return "'" .. tostring(s):gsub("%c", " "):gsub("'", "''") .. "'"
+end
+
+-- Raises "bad argument #arg to 'fn' (expected option 'key' to be <what>,
+-- got <reason>)" when check(value) gives a reason; returns the value.
+local function checked(check, value, fn, arg, key, what)
+    local reason = check(value)
+    if reason then
+        K.argerror(fn, arg, "expected option '%s' to be %s, got %s", key, what, reason)
+    end
+    return value
 end
 
 local num = gp.number
@@ -129,7 +148,8 @@ local function axes(o, fn, arg)
     if o.logscale == true then
         c[#c + 1] = "set logscale y"
     elseif type(o.logscale) == "string" then
-        c[#c + 1] = "set logscale " .. o.logscale      -- gnuplot judges the axes
+        c[#c + 1] = "set logscale " .. checked(guard.axes, o.logscale, fn, arg, "logscale",
+                                               "axes such as 'xy'")
     elseif o.logscale ~= nil and o.logscale ~= false then
         K.argerror(fn, arg, "expected option 'logscale' to be true or axes such as 'xy', "
                    .. "got %s", K.typename(o.logscale))
@@ -152,7 +172,10 @@ local function axes(o, fn, arg)
         K.argerror(fn, arg, "expected option 'set' to be gnuplot settings (a string or a "
                    .. "list of strings), got %s", K.typename(extra))
     end
-    for _, s in ipairs(extra or {}) do c[#c + 1] = "set " .. tostring(s) end
+    for _, s in ipairs(extra or {}) do
+        c[#c + 1] = "set " .. checked(guard.setting, tostring(s), fn, arg, "set",
+                                      "gnuplot settings")
+    end
     return table.concat(c, "\n") .. "\n"
 end
 
@@ -344,6 +367,30 @@ local function line_series(ys, o)
     return list, x
 end
 
+-- A series as a float tensor (a table of numbers converted), its errors
+-- told as `fn`'s argument `arg`.
+local function as_tensor(v, fn, arg)
+    return is_tensor(v) and v or to_tensor(v, fn, arg)
+end
+
+-- lines() of series longer than LINE_POINTS: each series reduced to the
+-- points LINE_COLUMNS pixel columns show (gp.line: the extremes of each
+-- column, so spikes stay), in a datablock of its own.
+local function long_lines(list, x, o)
+    local xs = x and as_tensor(x, "lines", 1)
+    local data, terms = {}, {}
+    for k, s in ipairs(list) do
+        local name = "$dl_lines" .. k
+        data[k] = gp.line(name, as_tensor(s[1], "lines", 1), xs, LINE_COLUMNS)
+        terms[k] = ("%s using 1:2 with %s %s"):format(name, o.with or "lines",
+                                                      s[2] and "title " .. K.quote(s[2])
+                                                      or "notitle")
+    end
+    local commands = axes(o, "lines", 2) .. "plot " .. table.concat(terms, ", ") .. "\n"
+    local function script(text) return (text and TEXT_KEY or "") .. commands end
+    return {data = table.concat(data), script = script, size = {800, 500}}
+end
+
 -- dl.plot.lines(ys | {x=, y=}, {title=, xlabel=, ylabel=, legend=, logscale=,
 -- xrange=, yrange=, with=, set=}): one series (numbers or a 1-D tensor),
 -- several (a list, a table of named series, or the columns of a 2-D tensor).
@@ -353,7 +400,14 @@ function K.lines(ys, o)
         K.argerror("lines", 2, "expected option 'with' to be a gnuplot style such as "
                    .. "'linespoints', got %s", K.typename(o.with))
     end
+    if o.with ~= nil then
+        checked(guard.style, o.with, "lines", 2, "with", "a gnuplot style such as "
+                .. "'linespoints'")
+    end
     local list, x = line_series(ys, o)
+    local longest = 0
+    for _, s in ipairs(list) do longest = math.max(longest, length(s[1])) end
+    if longest > LINE_POINTS then return long_lines(list, x, o) end
     local columns, where, terms = {x or true}, {{1, "x"}}, {}
     for k, s in ipairs(list) do
         columns[k + 1], where[k + 1] = s[1], {1, s[2] or nil}
@@ -410,7 +464,15 @@ function K.scatter(x, y, o)
         end
         columns[3], where[3], classes = labels, {3, "color"}, top
     end
-    local data = datablock("$dl_scatter", columns, fn, where)
+    local data
+    if length(x) > SCATTER_POINTS then
+        -- One point a cell and class of a grid finer than the points drawn.
+        local labels = classes > 0 and dl.tensor(columns[3]) or nil
+        data = gp.scatter("$dl_scatter", as_tensor(x, fn, 1), as_tensor(y, fn, 2), labels,
+                          math.max(classes, 1), SCATTER_GRID[1], SCATTER_GRID[2])
+    else
+        data = datablock("$dl_scatter", columns, fn, where)
+    end
     local commands = axes(o, fn, 3)
     -- As text, each class gets its own letter (point type k is the k-th
     -- letter); as graphics, its own colour.
@@ -445,19 +507,14 @@ function K.hist(t, o)
     if length(t) == 0 then
         K.argerror("hist", 1, "expected at least one value, got none")
     end
-    local data = datablock("$dl_hist", {t}, "hist", {{1}})
+    -- Binned here (gp.histogram): gnuplot gets the counts, not the values.
+    local values = is_tensor(t) and t or to_tensor(t, "hist", 1)
+    local data, width = gp.histogram("$dl_hist", values, math.floor(bins))
     local commands = axes(o, "hist", 2) .. table.concat({
-        "stats $dl_hist using 1 nooutput",
-        ("dl_bins = %d"):format(math.floor(bins)),
-        "dl_lo = STATS_min",
-        "dl_w = STATS_max > STATS_min ? (STATS_max - STATS_min) / dl_bins : 1",
-        "dl_k(v) = floor((v - dl_lo) / dl_w) < dl_bins ? floor((v - dl_lo) / dl_w) "
-            .. ": dl_bins - 1",
-        "set boxwidth dl_w",
+        "set boxwidth " .. num(width),
         "set style fill solid 0.5",
         "set yrange [0:*]",
-        "plot $dl_hist using (dl_lo + dl_w * (dl_k($1) + 0.5)):(1) smooth frequency "
-            .. "with boxes notitle",
+        "plot $dl_hist using 1:2 with boxes notitle",
     }, "\n") .. "\n"
     return {data = data, script = function() return commands end, size = {800, 500}}
 end
@@ -511,7 +568,23 @@ local function image_list(t)
                    .. "shape (%s)", table.concat(t:shape(), ", "))
     end
     if #list == 0 then K.argerror(fn, 1, "expected at least one image, got none") end
+    for _, img in ipairs(list) do
+        if img:numel() == 0 then
+            K.argerror(fn, 1, "expected a non-empty image, got shape (%s)",
+                       table.concat(img:shape(), ", "))
+        end
+    end
     return list
+end
+
+-- The image (H×W or 3×H×W) averaged down to fit within width x height
+-- (its aspect kept), or itself when it fits.
+local function fitted(img, width, height)
+    local h, w = img:size(-2), img:size(-1)
+    local scale = math.max(h / height, w / width)
+    if scale <= 1 then return img end
+    return gp.downsample(img, math.max(1, math.floor(h / scale)),
+                         math.max(1, math.floor(w / scale)))
 end
 
 -- Captions and whether each shows a mistake (pred ~= target).
@@ -564,10 +637,16 @@ function K.image(t, o)
     for i, img in ipairs(list) do
         local rgb = img:dim() == 3
         local name = "$dl_image" .. i
-        data[i] = rgb and gp.rgb(name, img) or gp.matrix(name, img)
+        local shown, text = fitted(img, IMAGE_SIDE, IMAGE_SIDE),
+                            fitted(img, math.ceil(TEXT_IMAGE[1] / cols),
+                                   math.ceil(TEXT_IMAGE[2] / rows))
+        data[#data + 1] = rgb and gp.rgb(name, shown) or gp.matrix(name, shown)
+        data[#data + 1] = rgb and gp.rgb(name .. "_text", text)
+                          or gp.matrix(name .. "_text", text)
         local lo, hi = 0, 1
-        if not rgb then lo, hi = img:min():item(), img:max():item() end
-        info[i] = {name = name, rgb = rgb, h = img:size(-2), w = img:size(-1), lo = lo,
+        if not rgb then lo, hi = shown:min():item(), shown:max():item() end
+        info[i] = {name = name, rgb = rgb, h = shown:size(-2), w = shown:size(-1),
+                   text_h = text:size(-2), text_w = text:size(-1), lo = lo,
                    span = hi > lo and hi - lo or 1}
     end
     local function script(text)
@@ -597,14 +676,14 @@ function K.image(t, o)
             c[#c + 1] = title and ("set title %s textcolor %s"):format(K.quote(title),
                                                                       color)
                         or "unset title"
-            c[#c + 1] = ("set xrange [-0.5:%d.5]"):format(im.w - 1)
-            c[#c + 1] = ("set yrange [%d.5:-0.5]"):format(im.h - 1)
+            c[#c + 1] = ("set xrange [-0.5:%d.5]"):format((text and im.text_w or im.w) - 1)
+            c[#c + 1] = ("set yrange [%d.5:-0.5]"):format((text and im.text_h or im.h) - 1)
             if text and im.rgb then
-                c[#c + 1] = ("plot %s using 1:2:(shade(($3 + $4 + $5) / 765)) with labels")
-                    :format(im.name)
+                c[#c + 1] = ("plot %s_text using 1:2:(shade(($3 + $4 + $5) / 765)) with "
+                             .. "labels"):format(im.name)
             elseif text then
-                c[#c + 1] = ("plot %s matrix using 1:2:(shade(($3 - %s) / %s)) with labels")
-                    :format(im.name, num(im.lo), num(im.span))
+                c[#c + 1] = ("plot %s_text matrix using 1:2:(shade(($3 - %s) / %s)) with "
+                             .. "labels"):format(im.name, num(im.lo), num(im.span))
             elseif im.rgb then
                 c[#c + 1] = ("plot %s using 1:2:3:4:5 with rgbimage"):format(im.name)
             else
@@ -633,8 +712,8 @@ function K.confusion(cm, o)
         K.argerror("confusion", 1, "expected a C×C tensor or table, got %s",
                    K.typename(cm))
     end
-    if cm:dim() ~= 2 or cm:size(1) ~= cm:size(2) then
-        K.argerror("confusion", 1, "expected a square matrix C×C, got shape (%s)",
+    if cm:dim() ~= 2 or cm:size(1) ~= cm:size(2) or cm:size(1) == 0 then
+        K.argerror("confusion", 1, "expected a square matrix C×C (C >= 1), got shape (%s)",
                    table.concat(cm:shape(), ", "))
     end
     local names = o.labels or o.classes or {}

@@ -287,6 +287,18 @@ function render(t, depth, seen, indent)
     return table.concat(lines, "\n")
 end
 
+-- tostring(v), except that a __tostring returning a number shows the
+-- number and one returning another non-string says so (tostring raises
+-- "'__tostring' must return a string" there).
+local function text_of(v)
+    local mt = getmetatable(v)
+    local metamethod = type(mt) == "table" and rawget(mt, "__tostring")
+    if not metamethod then return tostring(v) end
+    local text = metamethod(v)
+    if type(text) == "string" or type(text) == "number" then return tostring(text) end
+    return ("%s: %s (its __tostring returned a %s)"):format(type(v), ("%p"):format(v), type(text))
+end
+
 --- show.value(v) -> the text the prompt prints for one value.
 function show.value(v)
     local kind = type(v)
@@ -297,7 +309,7 @@ function show.value(v)
         if params then return parameters_text(v, params) end
         return render(v, 1, {}, "")
     end
-    return tostring(v)
+    return text_of(v)
 end
 
 -- A scalar tensor among several values: one short word, not two lines.
