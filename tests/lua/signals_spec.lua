@@ -126,11 +126,11 @@ describe("Ctrl-C in a long C kernel", function()
     end)
 
     it("stops an FFT convolution between groups of planes", function()
-        check_interrupt([[a = dl.randn(256, 32, 64, 64)
+        check_interrupt([[a = dl.randn(512, 32, 64, 64)
             local w = dl.randn(32, 32, 7, 7)
             function run(n)
                 return dl.nn.functional.conv2d(a:narrow(1, 1, n), w, nil, {padding = 3})
-            end]], 16, 256, 16)
+            end]], 16, 512, 32)
     end)
 
     it_gnuplot("stops the wait for gnuplot", function()
@@ -141,7 +141,7 @@ describe("Ctrl-C in a long C kernel", function()
 
     it("stops an im2col convolution between chunks of images", function()
         check_interrupt([[a = dl.randn(64, 128, 64, 64)
-            local w = dl.randn(256, 128, 3, 3)
+            local w = dl.randn(768, 128, 3, 3)
             function run(n)
                 return dl.nn.functional.conv2d(a:narrow(1, 1, n), w, nil,
                                                {stride = 2, padding = 1})
