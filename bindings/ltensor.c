@@ -212,7 +212,7 @@ static int tensor_totable(lua_State *L)
 static int tensor_clone(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "clone");
-    return ldl_result(L, dl_clone(t, ldl_newbox(L)));
+    return ldl_result(L, dl_clone_recorded(t, ldl_newbox(L)));
 }
 
 /* t:contiguous() -> t itself when contiguous, else a contiguous copy */
@@ -223,7 +223,7 @@ static int tensor_contiguous(lua_State *L)
         lua_settop(L, 1);
         return 1;
     }
-    return ldl_result(L, dl_contiguous(t, ldl_newbox(L)));
+    return ldl_result(L, dl_contiguous_recorded(t, ldl_newbox(L)));
 }
 
 /* t:is_contiguous() -> boolean */

@@ -208,6 +208,12 @@ dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out);
 /* A contiguous copy that shares nothing with `t`. */
 dl_status dl_clone(const dl_tensor *t, dl_tensor **out);
 
+/* As dl_clone and dl_contiguous, but recorded for autodiff when t requires
+ * grad (the user's t:clone() and t:contiguous()): the gradient passes back
+ * to t. The plain forms above are for the core's own scratch copies. */
+dl_status dl_clone_recorded(const dl_tensor *t, dl_tensor **out);
+dl_status dl_contiguous_recorded(const dl_tensor *t, dl_tensor **out);
+
 /* Copies `src` (broadcast to dst's shape) into dst, in place (no grad). */
 dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src);
 

@@ -400,6 +400,45 @@ dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out)
     return dl_clone(t, out);
 }
 
+/* copy: the gradient passes to the source unchanged. */
+static dl_status copy_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
+{
+    dl_retain((dl_tensor *)g);
+    return dl_accumulate_grad(node->inputs[0], (dl_tensor *)g);
+}
+
+/* Records *out as a copy of t named fn, when a gradient is wanted. */
+static dl_status record_copy(const char *fn, const dl_tensor *t, dl_tensor **out)
+{
+    if (!dl_needs_grad(1, &t))
+        return DL_OK;
+    if (!dl_record(fn, copy_backward, *out, 1, &t)) {
+        dl_release(*out);
+        return DL_ERR_MEMORY;
+    }
+    return DL_OK;
+}
+
+dl_status dl_clone_recorded(const dl_tensor *t, dl_tensor **out)
+{
+    dl_status st = dl_clone(t, out);
+    return st == DL_OK ? record_copy("clone", t, out) : st;
+}
+
+dl_status dl_contiguous_recorded(const dl_tensor *t, dl_tensor **out)
+{
+    if (dl_is_contiguous(t))
+        return dl_contiguous(t, out);
+    dl_status st = dl_empty("contiguous", t->ndim, t->shape, out);
+    if (st != DL_OK)
+        return st;
+    const dl_tensor *ops[2] = {*out, t};
+    dl_walk w;
+    dl_walk_setup(&w, t->ndim, t->shape, 2, ops);
+    dl_walk_rows(&w, copy_row, NULL);
+    return record_copy("contiguous", t, out);
+}
+
 static void fill_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
 {
     float value = *(const float *)ctx;

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""gradient_fixes.py OUT.lua -- PyTorch's values and gradients for the cases
+of tests/lua/gradient_fixes_spec.lua (issue 12's wrong results).
+
+Each case is a named function of float32 inputs; the Lua side rebuilds the
+same computation with dl by name and compares the output and the input
+gradients. Dims are written 0-based here and 1-based in the spec.
+"""
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+def lua_value(v):
+    if isinstance(v, torch.Tensor):
+        v = v.detach().to(torch.float32)
+        if v.dim() == 0:
+            return lua_value(v.item())
+        return "{" + ", ".join(lua_value(x) for x in v) + "}"
+    if isinstance(v, float):
+        if v != v:
+            return "0/0"
+        if v in (float("inf"), float("-inf")):
+            return "1/0" if v > 0 else "-1/0"
+        return "%.9g" % v
+    if isinstance(v, int):
+        return str(v)
+    raise TypeError(type(v))
+
+
+cases = {}
+
+
+def case(name, inputs, fn):
+    """Runs fn on float32 leaves built from `inputs` (nested lists)."""
+    leaves = [torch.tensor(x, dtype=torch.float32, requires_grad=True) for x in inputs]
+    out = fn(*leaves)
+    out.sum().backward()
+    cases[name] = {"inputs": inputs, "out": out,
+                   "grads": [leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
+                             for leaf in leaves]}
+
+
+case("clone", [[1.0, 2.0, 3.0]], lambda x: (x.clone() * x).sum())
+case("contiguous", [[[1.0, 2.0], [3.0, 4.0]]], lambda m: (m.t().contiguous() * m).sum())
+
+
+def write(path):
+    with open(path, "w") as f:
+        f.write("-- written by tests/oracle/gradient_fixes.py\nreturn {\n")
+        for name, c in cases.items():
+            f.write("  %s = {\n" % name)
+            f.write("    inputs = {%s},\n" % ", ".join(lua_value(torch.tensor(x)) for x in c["inputs"]))
+            f.write("    out = %s,\n" % lua_value(c["out"]))
+            f.write("    grads = {%s},\n" % ", ".join(lua_value(g) for g in c["grads"]))
+            f.write("  },\n")
+        f.write("}\n")
+
+
+write(sys.argv[1])
