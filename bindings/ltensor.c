@@ -67,31 +67,10 @@ static int tensor_newindex(lua_State *L)
         return ldl_argerror(L, 2, "__newindex", "expected no index (the tensor is 0-d), "
                             "got %s", lua_tostring(L, 2));
     int64_t i = ldl_checkpos(L, 2, "__newindex", t->shape[0]);
-    ldl_check_status(L, dl_check_inplace("__newindex", t));
     dl_tensor *src = ldl_totensor(L, 3, "__newindex");
     if (src == NULL && lua_type(L, 3) != LUA_TNUMBER)
         return ldl_typeerror(L, 3, "__newindex", "a number or a tensor");
-    if (t->ndim == 1) {
-        dl_data(t)[i * t->stride[0]] = (float)ldl_checknumber(L, 3, "__newindex");
-        return 0;
-    }
-    dl_tensor *row;
-    ldl_check_status(L, dl_select(t, 0, i, &row));
-    dl_status status = DL_OK;
-    if (src == NULL)
-        dl_fill_(row, (float)lua_tonumber(L, 3));
-    else
-        status = dl_copy_(row, src);
-    if (status == DL_ERR_SHAPE) {
-        char row_shape[64], src_shape[64];
-        dl_shape_string(row, row_shape, sizeof row_shape);
-        dl_shape_string(src, src_shape, sizeof src_shape);
-        dl_release(row);
-        return ldl_argerror(L, 3, "__newindex", "expected a shape that broadcasts to the "
-                            "row's %s, got %s", row_shape, src_shape);
-    }
-    dl_release(row);
-    ldl_check_status(L, status);
+    ldl_check_status(L, dl_set_row_(t, i, src, (float)lua_tonumber(L, 3)));
     return 0;
 }
 
@@ -237,8 +216,7 @@ static int tensor_is_contiguous(lua_State *L)
 static int tensor_fill_(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "fill_");
-    ldl_check_status(L, dl_check_inplace("fill_", t));
-    dl_fill_(t, (float)ldl_checknumber(L, 2, "fill_"));
+    ldl_check_status(L, dl_fill_(t, (float)ldl_checknumber(L, 2, "fill_")));
     lua_settop(L, 1);
     return 1;
 }
@@ -247,7 +225,6 @@ static int tensor_fill_(lua_State *L)
 static int tensor_copy_(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "copy_");
-    ldl_check_status(L, dl_check_inplace("copy_", t));
     ldl_check_status(L, dl_copy_(t, ldl_checktensor(L, 2, "copy_")));
     lua_settop(L, 1);
     return 1;

@@ -214,16 +214,35 @@ dl_status dl_clone(const dl_tensor *t, dl_tensor **out);
 dl_status dl_clone_recorded(const dl_tensor *t, dl_tensor **out);
 dl_status dl_contiguous_recorded(const dl_tensor *t, dl_tensor **out);
 
-/* Copies `src` (broadcast to dst's shape) into dst, in place (no grad). */
+/* ---- in-place writes ---------------------------------------------------- *
+ * Every change of an existing tensor's elements goes through these (core/
+ * inplace.c). Each first checks dl_check_inplace (errors name the method:
+ * 'copy_', 'fill_', '__newindex', 'uniform_', 'normal_') and afterwards
+ * bumps the storage's version, so that a backward that saved the tensor
+ * refuses to run. None is recorded for autodiff. */
+
+/* Copies `src` (broadcast to dst's shape) into dst. */
 dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src);
 
-/* Sets every element of t to value, in place. */
-void dl_fill_(dl_tensor *t, float value);
+/* Sets every element of t to value. */
+dl_status dl_fill_(dl_tensor *t, float value);
 
-/* Fills t in place, element by element in row-major order, with draws from
+/* t[index] = src or value: row `index` (0-based) along dim 0, an element
+ * of a 1-D tensor, gets src broadcast to it, or value when src is NULL. */
+dl_status dl_set_row_(dl_tensor *t, int64_t index, const dl_tensor *src, float value);
+
+/* Fills t, element by element in row-major order, with draws from
  * U(lo, hi) or N(mean, std^2) (initialisation). */
-void dl_uniform_(dl_tensor *t, float lo, float hi);
-void dl_normal_(dl_tensor *t, float mean, float std);
+dl_status dl_uniform_(dl_tensor *t, float lo, float hi);
+dl_status dl_normal_(dl_tensor *t, float mean, float std);
+
+/* Error unless t may be changed in place by `fn`: not while it requires
+ * grad and grad mode is on, and never an expanded view (a dim of stride 0
+ * would write one element many times). */
+dl_status dl_check_inplace(const char *fn, const dl_tensor *t);
+
+/* Records an in-place change of t's data (after writing). */
+void dl_bump_version(dl_tensor *t);
 
 /* Renders t as text the way PyTorch prints: values aligned in columns, long
  * dimensions elided with "...", and a last line giving the shape and the
@@ -363,12 +382,10 @@ const char *dl_grad_fn_name(const dl_tensor *t);
 /* Drops t's accumulated gradient. */
 void dl_zero_grad(dl_tensor *t);
 
-/* Error unless t may be changed in place: a leaf that requires grad may
- * not be while grad mode is on (`fn` names the operation). */
-dl_status dl_check_inplace(const char *fn, const dl_tensor *t);
+/* True unless t was computed by a recorded operation (whose graph a
+ * backward may since have freed). */
+bool dl_is_leaf(const dl_tensor *t);
 
-/* Records an in-place change of t's data (after writing). */
-void dl_bump_version(dl_tensor *t);
 
 /* ---- linear algebra ----------------------------------------------------- */
 

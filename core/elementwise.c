@@ -275,6 +275,7 @@ static dl_status record_binary(dl_binary_op op, const dl_tensor *a, const dl_ten
                               *out, n, inputs);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = op;
@@ -430,6 +431,7 @@ static dl_node *record_unary(const char *name, dl_backward_fn rule, const dl_ten
     dl_node *node = dl_record(name, rule, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         *st = DL_ERR_MEMORY;
         return NULL;
     }
@@ -540,6 +542,7 @@ static dl_status softmax_like(const char *fn, const dl_tensor *a, int dim, bool 
     dl_node *node = dl_record(fn, softmax_backward, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = a->ndim ? dim : -1;

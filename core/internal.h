@@ -93,4 +93,16 @@ void dl_walk_coalesce(dl_walk *w);
  * parallel across rows when the walk is large. */
 void dl_walk_rows(dl_walk *w, dl_row_fn row, const void *ctx);
 
+/* A row function copying operand 1 into operand 0 (tensor.c). */
+void dl_copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx);
+
+/* ---- in-place writes (inplace.c) ---- */
+
+/* The one way the core changes the elements of an existing tensor: checks
+ * that `fn` may write into t (dl_check_inplace), walks row() over t and src
+ * (t's shape, as after dl_expand; NULL for no source) and bumps t's
+ * version, so that a backward whose saved tensor this was refuses to run. */
+dl_status dl_write_rows(const char *fn, dl_tensor *t, const dl_tensor *src, dl_row_fn row,
+                        const void *ctx);
+
 #endif

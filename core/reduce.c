@@ -190,6 +190,7 @@ dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
     dl_node *node = dl_record(fn, reduce_backward, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = op;

@@ -86,21 +86,16 @@ static dl_status join_backward(dl_node *node, const dl_tensor *out, const dl_ten
     return DL_OK;
 }
 
-/* Records cat or stack over inputs that may be more than a node holds. */
+/* Records cat or stack over the n inputs. */
 static dl_status record_join(const char *name, int n, const dl_tensor *const *ts, int dim,
                              bool is_stack, dl_tensor **out)
 {
     if (!dl_needs_grad(n, ts))
         return DL_OK;
-    if (n > DL_NODE_INPUTS) {
-        dl_release(*out);
-        return dl_fail(DL_ERR_ARGUMENT,
-                       "bad argument #1 to '%s' (gradients flow through at most %d tensors "
-                       "joined at once, got %d; join them in steps)", name, DL_NODE_INPUTS, n);
-    }
     dl_node *node = dl_record(name, join_backward, *out, n, ts);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = dim;
@@ -117,6 +112,7 @@ static dl_status record_shape_op(const char *name, dl_backward_fn rule, const dl
     dl_node *node = dl_record(name, rule, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     for (int i = 0; i < nparams; i++)
@@ -471,6 +467,7 @@ dl_status dl_cat(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     }
     if (st != DL_OK) {
         dl_release(*out);
+        *out = NULL;
         return st;
     }
     return record_join("cat", n, ts, dim, false, out);
@@ -501,6 +498,7 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     }
     if (st != DL_OK) {
         dl_release(*out);
+        *out = NULL;
         return st;
     }
     return record_join("stack", n, ts, dim, true, out);
@@ -611,6 +609,7 @@ dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
     dl_node *node = dl_record("index_select", index_select_backward, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = dim;

@@ -334,7 +334,7 @@ dl_status dl_item(const dl_tensor *t, float *value)
 
 /* ---- copying ------------------------------------------------------------- */
 
-static void copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
+void dl_copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
 {
     float *restrict dst = ptr[0];
     const float *restrict src = ptr[1];
@@ -347,37 +347,6 @@ static void copy_row(int64_t n, float *const *ptr, const int64_t *stride, const 
     }
 }
 
-dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src)
-{
-    /* A source sharing storage with the destination is copied out first,
-     * so that overlapping elements are read before they are written. */
-    dl_tensor *source = (dl_tensor *)src, *expanded;
-    dl_status st = DL_OK;
-    if (src->storage == dst->storage && (st = dl_clone(src, &source)) != DL_OK)
-        return st;
-    bool recording = dl_set_grad_enabled(false);
-    st = dl_expand(source, dst->ndim, dst->shape, &expanded);
-    dl_set_grad_enabled(recording);
-    if (st != DL_OK) {
-        char ds[64], ss[64];
-        dl_shape_string(dst, ds, sizeof ds);
-        dl_shape_string(src, ss, sizeof ss);
-        st = dl_fail(DL_ERR_SHAPE,
-                     "bad argument #2 to 'copy_' (expected a shape that broadcasts to %s, got %s)",
-                     ds, ss);
-    } else {
-        const dl_tensor *ops[2] = {dst, expanded};
-        dl_walk w;
-        dl_walk_setup(&w, dst->ndim, dst->shape, 2, ops);
-        dl_walk_rows(&w, copy_row, NULL);
-        dl_release(expanded);
-        dl_bump_version(dst);
-    }
-    if (source != src)
-        dl_release(source);
-    return st;
-}
-
 dl_status dl_clone(const dl_tensor *t, dl_tensor **out)
 {
     dl_status st = dl_empty("clone", t->ndim, t->shape, out);
@@ -386,7 +355,7 @@ dl_status dl_clone(const dl_tensor *t, dl_tensor **out)
     const dl_tensor *ops[2] = {*out, t};
     dl_walk w;
     dl_walk_setup(&w, t->ndim, t->shape, 2, ops);
-    dl_walk_rows(&w, copy_row, NULL);
+    dl_walk_rows(&w, dl_copy_row, NULL);
     return DL_OK;
 }
 
@@ -414,6 +383,7 @@ static dl_status record_copy(const char *fn, const dl_tensor *t, dl_tensor **out
         return DL_OK;
     if (!dl_record(fn, copy_backward, *out, 1, &t)) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     return DL_OK;
@@ -435,64 +405,6 @@ dl_status dl_contiguous_recorded(const dl_tensor *t, dl_tensor **out)
     const dl_tensor *ops[2] = {*out, t};
     dl_walk w;
     dl_walk_setup(&w, t->ndim, t->shape, 2, ops);
-    dl_walk_rows(&w, copy_row, NULL);
+    dl_walk_rows(&w, dl_copy_row, NULL);
     return record_copy("contiguous", t, out);
-}
-
-static void fill_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
-{
-    float value = *(const float *)ctx;
-    float *restrict dst = ptr[0];
-    int64_t ds = stride[0];
-    for (int64_t i = 0; i < n; i++)
-        dst[i * ds] = value;
-}
-
-void dl_fill_(dl_tensor *t, float value)
-{
-    const dl_tensor *ops[1] = {t};
-    dl_walk w;
-    dl_walk_setup(&w, t->ndim, t->shape, 1, ops);
-    dl_walk_rows(&w, fill_row, &value);
-    dl_bump_version(t);
-}
-
-/* Calls draw() for every element of t in row-major order (serially, so
- * that the sequence of random draws is the same on every run). */
-static void fill_in_order(dl_tensor *t, float (*draw)(const float *params), const float *params)
-{
-    int64_t index[DL_MAX_DIM] = {0}, n = dl_numel(t);
-    float *data = t->storage->data;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t off = t->offset;
-        for (int d = 0; d < t->ndim; d++)
-            off += index[d] * t->stride[d];
-        data[off] = draw(params);
-        for (int d = t->ndim - 1; d >= 0; d--) {
-            if (++index[d] < t->shape[d])
-                break;
-            index[d] = 0;
-        }
-    }
-    dl_bump_version(t);
-}
-
-static float draw_uniform(const float *p)
-{
-    return p[0] + (p[1] - p[0]) * dl_random_uniform();
-}
-
-static float draw_normal(const float *p)
-{
-    return p[0] + p[1] * dl_random_normal();
-}
-
-void dl_uniform_(dl_tensor *t, float lo, float hi)
-{
-    fill_in_order(t, draw_uniform, (const float[]){lo, hi});
-}
-
-void dl_normal_(dl_tensor *t, float mean, float std)
-{
-    fill_in_order(t, draw_normal, (const float[]){mean, std});
 }

@@ -45,6 +45,11 @@ def case(name, inputs, fn):
 case("clone", [[1.0, 2.0, 3.0]], lambda x: (x.clone() * x).sum())
 case("contiguous", [[[1.0, 2.0], [3.0, 4.0]]], lambda m: (m.t().contiguous() * m).sum())
 
+WEIGHTS = torch.arange(1.0, 19.0).reshape(6, 3)
+SIX = [[0.5 * i - j for j in range(3)] for i in range(6)]
+case("stack_many", SIX, lambda *xs: torch.stack(xs, 0) * WEIGHTS)
+case("cat_many", SIX, lambda *xs: torch.cat(xs, 0) * WEIGHTS.reshape(-1))
+
 
 def write(path):
     with open(path, "w") as f:
