@@ -17,6 +17,27 @@ local computations = {
     contiguous = function(m) return (m:t():contiguous() * m):sum() end,
     stack_many = function(...) return dl.stack({...}, 1) * dl.arange(1, 19):reshape(6, 3) end,
     cat_many = function(...) return dl.cat({...}, 1) * dl.arange(1, 19) end,
+    prod_one_zero = function(x) return x:prod() end,
+    prod_two_zeros = function(x) return x:prod() end,
+    prod_dim_zeros = function(x) return x:prod(2) end,
+    prod_dim1_zeros = function(x) return x:prod(1) end,
+    bce_saturated = function(x)
+        return nn.bce(x:sigmoid(), dl.tensor{0, 1, 1, 0, 1, 0.25}, {reduction = "sum"})
+    end,
+    bce_edges = function(p) return nn.bce(p, dl.tensor{1, 0, 0, 1, 1, 0.3}, {reduction = "none"}) end,
+    bce_target_grad = function(p, t) return nn.bce(p, t, {reduction = "sum"}) end,
+    pow_zero = function(x) return x ^ 0 end,
+    pow_tensor_zero = function(x, e) return x ^ e end,
+    std_no_spread = function(x) return x:std() end,
+    std_dim_no_spread = function(x) return x:std(2) end,
+    std_one_biased = function(x) return x:std({unbiased = false}) end,
+    var_correction_2 = function(x) return x:var(1, {correction = 2}) end,
+    std_correction_3 = function(x) return x:std(1, {correction = 3}) end,
+    var_dim_correction = function(x) return x:var(2, {correction = 2}) end,
+    var_empty = function(x) return x:var(1) end,
+    max_ties = function(x) return x:max() end,
+    min_ties = function(x) return x:min() end,
+    max_dim_ties = function(x) return x:max(2) end,
 }
 
 describe("gradients agree with PyTorch", function()
@@ -78,5 +99,29 @@ describe("graphs", function()
         local s = (w:t() * w):sum()                     -- mul saved the view
         s:backward()
         assert.matches("freed", H.err(function() s:backward() end))
+    end)
+end)
+
+describe("conv2d with an empty batch", function()
+    it("gives zero weight and bias gradients (PyTorch: zeros), and keeps earlier ones", function()
+        local F = nn.functional
+        for _, k in ipairs{1, 3, 5} do
+            for _, stride in ipairs{1, 2} do
+                -- poison the buffer cache with non-zero floats of the gradient's size
+                for _ = 1, 4 do local _ = dl.full({3, 2, k, k}, 7e30) end
+                local w = dl.randn(3, 2, k, k, {requires_grad = true})
+                local b = dl.randn(3, {requires_grad = true})
+                local x = dl.randn(0, 2, 9, 9, {requires_grad = true})
+                local y = F.conv2d(x, w, b, {stride = stride, padding = 1})
+                y:sum():backward()
+                H.close(w.grad, dl.zeros(3, 2, k, k):totable())
+                H.close(b.grad, {0, 0, 0})
+                assert.same({0, 2, 9, 9}, x.grad:shape())
+                F.conv2d(dl.ones(1, 2, 9, 9), w, b, {stride = stride, padding = 1}):sum():backward()
+                local before = w.grad:clone()
+                F.conv2d(x, w, b, {stride = stride, padding = 1}):sum():backward()
+                H.close(w.grad, before:totable())
+            end
+        end
     end)
 end)

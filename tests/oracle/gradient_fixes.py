@@ -50,6 +50,32 @@ SIX = [[0.5 * i - j for j in range(3)] for i in range(6)]
 case("stack_many", SIX, lambda *xs: torch.stack(xs, 0) * WEIGHTS)
 case("cat_many", SIX, lambda *xs: torch.cat(xs, 0) * WEIGHTS.reshape(-1))
 
+# prod with zeros: one zero passes the product of the others, two pass 0.
+case("prod_one_zero", [[2.0, 0.0, 3.0]], lambda x: x.prod())
+case("prod_two_zeros", [[2.0, 0.0, 0.0, 5.0]], lambda x: x.prod())
+case("prod_dim_zeros", [[[2.0, 0.0, 3.0], [0.0, 0.0, 1.0], [1.0, 2.0, 3.0]]], lambda x: x.prod(1))
+case("prod_dim1_zeros", [[[2.0, 0.0], [0.0, 4.0], [5.0, 3.0]]], lambda x: x.prod(0))
+# bce where the log is clamped: finite gradients, 0 through a saturated sigmoid.
+case("bce_saturated", [[20.0, -20.0, 0.0, 100.0, -100.0, 3.0]],
+     lambda x: F.binary_cross_entropy(x.sigmoid(), torch.tensor([0.0, 1, 1, 0, 1, 0.25]),
+                                      reduction="sum"))
+case("bce_edges", [[1.0, 1.0, 0.0, 0.0, 1e-30, 0.5]],
+     lambda p: F.binary_cross_entropy(p, torch.tensor([1.0, 0, 0, 1, 1, 0.3]), reduction="none"))
+case("bce_target_grad", [[0.3, 0.9, 0.5], [0.2, 0.5, 1.0]],
+     lambda p, t: F.binary_cross_entropy(p, t, reduction="sum"))
+case("pow_zero", [[0.0, 1.0, -2.0]], lambda x: x ** 0)
+case("pow_tensor_zero", [[0.0, 2.0], [0.0, 1.0]], lambda x, e: x ** e)
+case("std_no_spread", [[2.0, 2.0, 2.0]], lambda x: x.std())
+case("std_dim_no_spread", [[[1.0, 1.0], [3.0, 4.0]]], lambda x: x.std(1))
+case("std_one_biased", [[5.0]], lambda x: x.std(unbiased=False))
+case("var_correction_2", [[1.0, 2.0]], lambda x: torch.var(x, 0, correction=2))
+case("std_correction_3", [[1.0, 2.0]], lambda x: torch.std(x, 0, correction=3))
+case("var_dim_correction", [[[1.0, 2.0], [3.0, 3.0]]], lambda x: torch.var(x, 1, correction=2))
+case("var_empty", [[]], lambda x: torch.var(x, 0))
+case("max_ties", [[1.0, 3.0, 3.0, 2.0]], lambda x: x.max())
+case("min_ties", [[[1.0, 1.0], [4.0, 1.0]]], lambda x: x.min())
+case("max_dim_ties", [[[3.0, 3.0], [1.0, 2.0]]], lambda x: x.max(1)[0])
+
 
 def write(path):
     with open(path, "w") as f:
