@@ -416,6 +416,10 @@ dl_status dl_max_pool2d(const dl_tensor *x, const int kernel[2], const int strid
 dl_status dl_avg_pool2d(const dl_tensor *x, const int kernel[2], const int stride[2],
                         const int padding[2], dl_tensor **out);
 
+/* GELU of a: exact (x * Phi(x), as dl_unary(DL_GELU)), or with PyTorch's
+ * tanh approximation (approximate = "tanh"). */
+dl_status dl_gelu(const dl_tensor *a, bool tanh_approximation, dl_tensor **out);
+
 /* Zeroes each element with probability p and scales the rest by 1/(1-p)
  * when training; the identity otherwise. */
 dl_status dl_dropout(const dl_tensor *x, float p, bool training, dl_tensor **out);

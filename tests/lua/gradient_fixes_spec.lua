@@ -38,6 +38,9 @@ local computations = {
     max_ties = function(x) return x:max() end,
     min_ties = function(x) return x:min() end,
     max_dim_ties = function(x) return x:max(2) end,
+    gelu_tanh = function(x) return dl.gelu(x, {approximate = "tanh"}) end,
+    gelu_tanh_layer = function(x) return nn.GELU{approximate = "tanh"}(x) end,
+    gelu_exact = function(x) return x:gelu{approximate = "none"} end,
 }
 
 describe("gradients agree with PyTorch", function()
@@ -123,5 +126,40 @@ describe("conv2d with an empty batch", function()
                 H.close(w.grad, before:totable())
             end
         end
+    end)
+end)
+
+describe("layers refuse what they do not know", function()
+    it("unknown options and approximations, for every layer", function()
+        assert.equal("bad argument #1 to 'GELU' (expected approximate = \"none\" or \"tanh\", got \"fast\")",
+                     H.err(nn.GELU, {approximate = "fast"}))
+        assert.equal("bad argument #2 to 'gelu' (expected approximate = \"none\" or \"tanh\", got fast)",
+                     H.err(dl.gelu, dl.ones(2), {approximate = "fast"}))
+        assert.equal("bad argument #1 to 'ReLU' (unknown option 'inplace'; it takes no options)",
+                     H.err(nn.ReLU, {inplace = true}))
+        local makers = {
+            Linear = function(o) return nn.Linear(2, 3, o) end,
+            Conv2d = function(o) return nn.Conv2d(1, 1, 3, o) end,
+            MaxPool2d = function(o) return nn.MaxPool2d(2, o) end,
+            AvgPool2d = function(o) return nn.AvgPool2d(2, o) end,
+            Flatten = function(o) return nn.Flatten(o) end,
+            Dropout = function(o) return nn.Dropout(0.5, o) end,
+            BatchNorm1d = function(o) return nn.BatchNorm1d(2, o) end,
+            BatchNorm2d = function(o) return nn.BatchNorm2d(2, o) end,
+            LayerNorm = function(o) return nn.LayerNorm(2, o) end,
+            Embedding = function(o) return nn.Embedding(3, 2, o) end,
+            ReLU = function(o) return nn.ReLU(o) end,
+            Sigmoid = function(o) return nn.Sigmoid(o) end,
+            Tanh = function(o) return nn.Tanh(o) end,
+            GELU = function(o) return nn.GELU(o) end,
+            Softmax = function(o) return nn.Softmax(1, o) end,
+            LogSoftmax = function(o) return nn.LogSoftmax(1, o) end,
+            Identity = function(o) return nn.Identity(o) end,
+        }
+        for name, make in pairs(makers) do
+            make()                                           -- no options: fine
+            assert.matches("unknown option 'bogus'", H.err(make, {bogus = 1}), nil, true)
+        end
+        assert.matches("separate arguments", H.err(nn.Sequential, nn.ReLU(), nn.Tanh()))
     end)
 end)

@@ -76,6 +76,11 @@ case("max_ties", [[1.0, 3.0, 3.0, 2.0]], lambda x: x.max())
 case("min_ties", [[[1.0, 1.0], [4.0, 1.0]]], lambda x: x.min())
 case("max_dim_ties", [[[3.0, 3.0], [1.0, 2.0]]], lambda x: x.max(1)[0])
 
+GELU_X = [[-6.0, -3.0, -1.0, -0.1, 0.0, 0.5, 2.0, 10.0]]
+case("gelu_tanh", GELU_X, lambda x: F.gelu(x, approximate="tanh"))
+case("gelu_tanh_layer", GELU_X, lambda x: torch.nn.GELU(approximate="tanh")(x))
+case("gelu_exact", GELU_X, lambda x: F.gelu(x))
+
 
 def write(path):
     with open(path, "w") as f:
