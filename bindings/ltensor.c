@@ -183,6 +183,15 @@ static void push_values(lua_State *L, const dl_tensor *t, const float *p, int d)
 static int tensor_totable(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "totable");
+    double tables = 1;             /* the innermost tables; an empty dim ends the nesting */
+    for (int d = 0; d + 1 < t->ndim && t->shape[d] > 0; d++)
+        tables *= (double)t->shape[d];
+    if (tables > (double)INT32_MAX) {
+        char shape[96];
+        dl_shape_string(t, shape, sizeof shape);
+        return ldl_argerror(L, 1, "totable", "expected a tensor that fits in Lua tables, got "
+                            "shape %s (%.3g nested tables)", shape, tables);
+    }
     push_values(L, t, dl_data(t), 0);
     return 1;
 }

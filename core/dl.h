@@ -284,7 +284,8 @@ dl_status dl_binary_scalar(dl_binary_op op, const dl_tensor *a, float s,
 /* out = f(a) elementwise. */
 dl_status dl_unary(dl_unary_op op, const dl_tensor *a, dl_tensor **out);
 
-/* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. */
+/* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. A NaN bound
+ * makes every result NaN (with gradient 0), as in PyTorch. */
 dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out);
 
 /* Softmax / log-softmax along dim (0-based), numerically stable. */

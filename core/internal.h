@@ -50,6 +50,16 @@ dl_tensor *dl_tensor_view_of(dl_storage *storage, int ndim, const int64_t *shape
 /* Contiguous strides for shape, written to stride. */
 void dl_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
 
+/* a * b for sizes (>= 0), saturating at INT64_MAX instead of overflowing.
+ * Every product of sizes goes through it: a product that large only
+ * arises in an empty tensor (a 0 beside huge sizes, which creation lets
+ * through), whose elements are never addressed. */
+static inline int64_t dl_size_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 /* Product of sizes (1 for ndim 0). */
 int64_t dl_shape_numel(int ndim, const int64_t *shape);
 

@@ -83,12 +83,14 @@ static dl_status extreme_backward(dl_node *node, const dl_tensor *x, const dl_te
         if (dim >= 0 && x->ndim > 0) {
             n = x->shape[dim];
             for (int d = 0; d < dim; d++)
-                outer *= x->shape[d];
+                outer = dl_size_mul(outer, x->shape[d]);
             for (int d = dim + 1; d < x->ndim; d++)
-                inner *= x->shape[d];
+                inner = dl_size_mul(inner, x->shape[d]);
         }
         const float *p = dl_data(positions), *gv = dl_data(gc);
         float *gx = dl_data(grad);
+        if (dl_numel(x) == 0)
+            outer = 0;              /* its sizes may not multiply */
         for (int64_t o = 0; o < outer; o++)
             for (int64_t j = 0; j < inner; j++) {
                 int64_t k = (int64_t)p[o * inner + j] - 1;
@@ -120,12 +122,14 @@ static dl_status prod_partials(const dl_tensor *x, int dim, dl_tensor **out)
     if (dim >= 0 && x->ndim > 0) {
         n = x->shape[dim];
         for (int d = 0; d < dim; d++)
-            outer *= x->shape[d];
+            outer = dl_size_mul(outer, x->shape[d]);
         for (int d = dim + 1; d < x->ndim; d++)
-            inner *= x->shape[d];
+            inner = dl_size_mul(inner, x->shape[d]);
     }
     const float *xv = dl_data(xc);
     float *pv = dl_data(*out);
+    if (dl_numel(x) == 0)
+        outer = 0;                  /* its sizes may not multiply */
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < inner; j++) {
             const float *row = xv + o * n * inner + j;
@@ -263,9 +267,9 @@ dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
         n = a->shape[dim];
         for (int d = 0; d < a->ndim; d++) {
             if (d < dim)
-                outer *= a->shape[d];
+                outer = dl_size_mul(outer, a->shape[d]);
             else if (d > dim)
-                inner *= a->shape[d];
+                inner = dl_size_mul(inner, a->shape[d]);
             if (d != dim)
                 shape[ndim++] = a->shape[d];
             else if (keepdim)
@@ -273,7 +277,8 @@ dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
         }
     }
     bool needs_values = op == DL_MAX || op == DL_MIN || op == DL_ARGMAX || op == DL_ARGMIN;
-    if (n == 0 && needs_values && outer * inner > 0)
+    int64_t results = dl_shape_numel(ndim, shape);   /* outer * inner, when not empty */
+    if (n == 0 && needs_values && results > 0)
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #1 to '%s' (expected a non-empty dim to reduce, got size 0)",
                        fn);
@@ -281,7 +286,7 @@ dl_status dl_reduce(dl_reduce_op op, const dl_tensor *a, int dim, bool keepdim,
     dl_status st = dl_contiguous(a, &x);
     if (st != DL_OK)
         return st;
-    if ((st = dl_empty(fn, ndim, shape, out)) == DL_OK && outer * inner > 0)
+    if ((st = dl_empty(fn, ndim, shape, out)) == DL_OK && results > 0)
         kernel_reduce(op, outer, n, inner, correction, dl_data(x), dl_data(*out));
     dl_release(x);
     if (st != DL_OK || op == DL_ARGMAX || op == DL_ARGMIN || !dl_needs_grad(1, &a))

@@ -143,6 +143,9 @@ static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
                        fn, DL_MAX_DIM, ndim);
     int inferred = -1;
     int64_t known = 1;
+    bool has_zero = false;        /* then the product is 0, however large the rest */
+    for (int d = 0; d < ndim; d++)
+        has_zero = has_zero || in[d] == 0;
     for (int d = 0; d < ndim; d++) {
         shape[d] = in[d];
         if (in[d] == -1 && inferred < 0) {
@@ -151,6 +154,8 @@ static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
             return dl_fail(DL_ERR_ARGUMENT,
                            "bad argument #2 to '%s' (expected sizes >= 0 and at most one -1, got %s)",
                            fn, given);
+        } else if (has_zero) {
+            known = 0;
         } else if (__builtin_mul_overflow(known, in[d], &known) || known > (INT64_C(1) << 40)) {
             return dl_fail(DL_ERR_SHAPE,
                            "bad argument #2 to '%s' (expected sizes whose product is %lld, got %s)",
@@ -295,10 +300,15 @@ dl_status dl_flatten(const dl_tensor *a, int start, int end, dl_tensor **out)
     int64_t shape[DL_MAX_DIM];
     int ndim = 0;
     for (int d = 0; d < a->ndim; d++) {
-        if (d <= start || d > end)
+        if (d <= start || d > end) {
             shape[ndim++] = a->shape[d];
-        else
-            shape[ndim - 1] *= a->shape[d];
+        } else if (__builtin_mul_overflow(shape[ndim - 1], a->shape[d], &shape[ndim - 1])) {
+            char as[96];
+            dl_shape_string(a, as, sizeof as);
+            return dl_fail(DL_ERR_SHAPE,
+                           "bad argument #1 to 'flatten' (dims %d..%d of shape %s merge into a "
+                           "size beyond 2^63)", start + 1, end + 1, as);
+        }
     }
     return dl_reshape("flatten", a, ndim, shape, out);
 }
@@ -315,7 +325,7 @@ dl_status dl_unsqueeze(const dl_tensor *a, int dim, dl_tensor **out)
     for (int d = 0, s = 0; d <= a->ndim; d++) {
         if (d == dim) {
             shape[d] = 1;
-            stride[d] = s < a->ndim ? a->stride[s] * a->shape[s] : 1;
+            stride[d] = s < a->ndim ? dl_size_mul(a->stride[s], a->shape[s]) : 1;
         } else {
             shape[d] = a->shape[s];
             stride[d] = a->stride[s];
@@ -453,7 +463,10 @@ dl_status dl_cat(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     memcpy(shape, ts[0]->shape, sizeof shape);
     shape[dim] = 0;
     for (int i = 0; i < n; i++)
-        shape[dim] += ts[i]->shape[dim];
+        if (__builtin_add_overflow(shape[dim], ts[i]->shape[dim], &shape[dim]))
+            return dl_fail(DL_ERR_SHAPE,
+                           "bad argument #1 to 'cat' (the joined dim %d would have a size "
+                           "beyond 2^63)", dim + 1);
     if ((st = dl_empty("cat", ts[0]->ndim, shape, out)) != DL_OK)
         return st;
     int64_t start = 0;
@@ -540,9 +553,9 @@ static void split_at(const dl_tensor *t, int dim, int64_t *outer, int64_t *inner
     *outer = 1;
     *inner = 1;
     for (int d = 0; d < dim; d++)
-        *outer *= t->shape[d];
+        *outer = dl_size_mul(*outer, t->shape[d]);
     for (int d = dim + 1; d < t->ndim; d++)
-        *inner *= t->shape[d];
+        *inner = dl_size_mul(*inner, t->shape[d]);
 }
 
 static dl_status index_select_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)

@@ -20,7 +20,7 @@ int64_t dl_shape_numel(int ndim, const int64_t *shape)
             return 0;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
-        n *= shape[d];
+        n = dl_size_mul(n, shape[d]);
     return n;
 }
 
@@ -224,7 +224,12 @@ dl_status dl_arange(double start, double end, double step, dl_tensor **out)
         return dl_fail(DL_ERR_ARGUMENT,
                        "bad argument #3 to 'arange' (expected a step going from %g towards %g, got %g)",
                        start, end, step);
-    int64_t n = (int64_t)ceil((end - start) / step);
+    double count = ceil((end - start) / step);
+    if (!(count <= (double)(INT64_C(1) << 38)))
+        return dl_fail(DL_ERR_MEMORY,
+                       "bad argument #3 to 'arange' (a step of %g from %g to %g gives %.3g "
+                       "elements, too many for one tensor)", step, start, end, count);
+    int64_t n = (int64_t)count;
     int64_t shape[1] = {n};
     dl_status st = dl_empty("arange", 1, shape, out);
     if (st != DL_OK)
@@ -301,7 +306,7 @@ bool dl_is_contiguous(const dl_tensor *t)
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] != 1 && t->stride[d] != expected)
             return false;
-        expected *= t->shape[d];
+        expected = dl_size_mul(expected, t->shape[d]);
     }
     return true;
 }
