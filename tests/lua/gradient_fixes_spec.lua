@@ -41,6 +41,8 @@ local computations = {
     gelu_tanh = function(x) return dl.gelu(x, {approximate = "tanh"}) end,
     gelu_tanh_layer = function(x) return nn.GELU{approximate = "tanh"}(x) end,
     gelu_exact = function(x) return x:gelu{approximate = "none"} end,
+    clamp_nan_min = function(x) return x:clamp(0 / 0, 1) end,
+    clamp_nan_max = function(x) return x:clamp{min = 0, max = 0 / 0} end,
 }
 
 describe("gradients agree with PyTorch", function()

@@ -81,6 +81,9 @@ case("gelu_tanh", GELU_X, lambda x: F.gelu(x, approximate="tanh"))
 case("gelu_tanh_layer", GELU_X, lambda x: torch.nn.GELU(approximate="tanh")(x))
 case("gelu_exact", GELU_X, lambda x: F.gelu(x))
 
+case("clamp_nan_min", [[-1.0, 0.5, 2.0]], lambda x: torch.clamp(x, float("nan"), 1.0))
+case("clamp_nan_max", [[-1.0, 0.5, 2.0]], lambda x: torch.clamp(x, 0.0, float("nan")))
+
 
 def write(path):
     with open(path, "w") as f:
