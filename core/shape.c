@@ -131,6 +131,13 @@ static dl_status make_view(const dl_tensor *a, int ndim, const int64_t *shape,
     return DL_OK;
 }
 
+/* Offset of entry `index` of dim in a. An empty tensor's views are empty
+ * and address nothing (and its strides may be huge): they keep a's. */
+static int64_t view_offset(const dl_tensor *a, int dim, int64_t index)
+{
+    return dl_numel(a) == 0 ? a->offset : a->offset + index * a->stride[dim];
+}
+
 /* Resolves one -1 in shape against numel; checks the product. */
 static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
                                const int64_t *in, int64_t *shape)
@@ -370,7 +377,7 @@ dl_status dl_narrow(const dl_tensor *a, int dim, int64_t start, int64_t length,
     int64_t shape[DL_MAX_DIM];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = length;
-    dl_status st = make_view(a, a->ndim, shape, a->stride, a->offset + start * a->stride[dim], out);
+    dl_status st = make_view(a, a->ndim, shape, a->stride, view_offset(a, dim, start), out);
     return st == DL_OK ? record_shape_op("narrow", pick_backward, a, out, 3,
                                          (const int64_t[]){dim, start, length})
                        : st;
@@ -392,7 +399,7 @@ dl_status dl_select(const dl_tensor *a, int dim, int64_t index, dl_tensor **out)
         shape[ndim] = a->shape[d];
         stride[ndim++] = a->stride[d];
     }
-    dl_status st = make_view(a, ndim, shape, stride, a->offset + index * a->stride[dim], out);
+    dl_status st = make_view(a, ndim, shape, stride, view_offset(a, dim, index), out);
     return st == DL_OK ? record_shape_op("select", pick_backward, a, out, 3,
                                          (const int64_t[]){dim, index, -1})
                        : st;
@@ -574,6 +581,8 @@ static dl_status index_select_backward(dl_node *node, const dl_tensor *out, cons
     }
     int64_t outer, inner;
     split_at(in, dim, &outer, &inner);
+    if (dl_numel(gc) == 0)
+        outer = 0;                  /* nothing to add; its sizes may not multiply */
     scatter_add_rows(dl_data(gc), dl_data(grad), dl_data(index),
                      index->ndim ? index->stride[0] : 0, outer, dl_numel(index), in->shape[dim],
                      inner);
@@ -611,7 +620,7 @@ dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
     int64_t shape[DL_MAX_DIM];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = count;
-    if ((st = dl_empty("index_select", a->ndim, shape, out)) == DL_OK) {
+    if ((st = dl_empty("index_select", a->ndim, shape, out)) == DL_OK && dl_numel(*out) > 0) {
         int64_t outer, inner;
         split_at(a, dim, &outer, &inner);
         gather_rows(dl_data(x), dl_data(*out), positions, istride, outer, count, size, inner);
