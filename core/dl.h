@@ -5,7 +5,7 @@
  * bindings in bindings/ call these functions and wrap what they return.
  *
  * Tensors
- *   A dl_tensor is a view: a shape and strides (in elements, up to 4 dims,
+ *   A dl_tensor is a view: a shape and strides (in elements, up to 8 dims,
  *   0 dims for a scalar) over a refcounted dl_storage. Views (transpose,
  *   narrow, select, reshape of a contiguous tensor...) share the storage of
  *   their source; writing through one is seen by the other. Every tensor is
@@ -50,7 +50,7 @@
 #include <stdint.h>
 
 #define DL_VERSION "0.1.0"
-#define DL_MAX_DIM 4
+#define DL_MAX_DIM 8
 
 typedef enum {
     DL_OK = 0,

@@ -326,8 +326,8 @@ dl_status dl_unsqueeze(const dl_tensor *a, int dim, dl_tensor **out)
         return DL_ERR_ARGUMENT;
     if (a->ndim == DL_MAX_DIM)
         return dl_fail(DL_ERR_SHAPE,
-                       "bad argument #1 to 'unsqueeze' (expected at most %d dims, got %d)",
-                       DL_MAX_DIM - 1, a->ndim);
+                       "bad argument #1 to 'unsqueeze' (expected at most %d dims, as tensors "
+                       "have at most %d, got %d)", DL_MAX_DIM - 1, DL_MAX_DIM, a->ndim);
     int64_t shape[DL_MAX_DIM], stride[DL_MAX_DIM];
     for (int d = 0, s = 0; d <= a->ndim; d++) {
         if (d == dim) {
@@ -502,8 +502,8 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
         return DL_ERR_ARGUMENT;
     if (ts[0]->ndim == DL_MAX_DIM)
         return dl_fail(DL_ERR_SHAPE,
-                       "bad argument #1 to 'stack' (expected tensors of at most %d dims, got %d)",
-                       DL_MAX_DIM - 1, ts[0]->ndim);
+                       "bad argument #1 to 'stack' (expected tensors of at most %d dims, as "
+                       "tensors have at most %d, got %d)", DL_MAX_DIM - 1, DL_MAX_DIM, ts[0]->ndim);
     int64_t shape[DL_MAX_DIM];
     for (int d = 0, s = 0; d <= ts[0]->ndim; d++)
         shape[d] = d == dim ? n : ts[0]->shape[s++];
