@@ -58,13 +58,9 @@ dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
     node->backward = backward;
     node->sequence = next_sequence++;
     node->ninputs = ninputs;
-    node->rederivable = true;
     for (int i = 0; i < ninputs; i++) {
-        dl_tensor *in = (dl_tensor *)inputs[i];
-        node->inputs[i] = in;
-        dl_retain(in);
-        if (in && (in->grad_fn ? !in->grad_fn->rederivable : in->graph_freed))
-            node->rederivable = false;
+        node->inputs[i] = (dl_tensor *)inputs[i];
+        dl_retain(node->inputs[i]);
     }
     node->output_version = out->storage->version;
     out->grad_fn = node;
@@ -72,10 +68,20 @@ dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
     return node;
 }
 
+void dl_mark_rederivable(dl_node *node)
+{
+    node->rederivable = true;
+    for (int i = 0; i < node->ninputs; i++) {
+        const dl_tensor *in = node->inputs[i];
+        if (in && (in->grad_fn ? !in->grad_fn->rederivable : in->graph_freed))
+            node->rederivable = false;
+    }
+}
+
 void dl_save(dl_node *node, const dl_tensor *t)
 {
     assert(node->nsaved < DL_NODE_SAVED);
-    node->rederivable = false;
+    assert(!node->rederivable);
     node->saved[node->nsaved] = (dl_tensor *)t;
     node->saved_version[node->nsaved] = t->storage->version;
     node->nsaved++;
@@ -288,7 +294,7 @@ static dl_status run_rules(dl_tensor **list, size_t count)
             continue;           /* no path from the root reaches this tensor */
         if (dl_interrupted())
             return dl_fail(DL_ERR_INTERRUPTED, "backward: interrupted");
-        if (t->storage->version != node->output_version)
+        if (!node->rederivable && t->storage->version != node->output_version)
             return dl_fail(DL_ERR_ARGUMENT,
                            "backward: the output of '%s' was changed in place after it was "
                            "computed; clone it before changing it", node->name);

@@ -25,8 +25,9 @@ struct dl_node {
     uint64_t sequence;                /* creation order: backward runs it in reverse */
     uint64_t visit;                   /* marks the node during a backward walk */
     uint32_t output_version;          /* the output must not change before backward */
-    bool rederivable;                 /* saved nothing, and neither did any node below:
-                                       * backward keeps it (a view of a leaf) */
+    bool rederivable;                 /* a view, copy or join that neither saves nor
+                                       * reads its output, over leaves or other such
+                                       * nodes (dl_mark_rederivable): backward keeps it */
     int ninputs;
     dl_tensor **inputs;               /* ninputs tensors: `few`, or a malloc'd list
                                        * for joins of more (cat, stack) */
@@ -46,6 +47,13 @@ bool dl_needs_grad(int n, const dl_tensor *const *inputs);
  * out of memory (out is then left unrecorded). */
 dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
                    int ninputs, const dl_tensor *const *inputs);
+
+/* Marks a node whose rule reads neither saved tensors nor its output (a
+ * view, a copy, a join) as rederivable when its inputs are leaves or such
+ * nodes: backward keeps it for the next backward through it, as PyTorch
+ * keeps a view of a leaf usable, and changes of its output's values (the
+ * leaf updated by an optimiser) do not stop it. */
+void dl_mark_rederivable(dl_node *node);
 
 /* Frees a node: drops its inputs and saved tensors. */
 void dl_node_free(dl_node *node);

@@ -100,6 +100,7 @@ static dl_status record_join(const char *name, int n, const dl_tensor *const *ts
     }
     node->integer[0] = dim;
     node->integer[1] = is_stack;
+    dl_mark_rederivable(node);
     return DL_OK;
 }
 
@@ -117,6 +118,7 @@ static dl_status record_shape_op(const char *name, dl_backward_fn rule, const dl
     }
     for (int i = 0; i < nparams; i++)
         node->integer[i] = params[i];
+    dl_mark_rederivable(node);
     return DL_OK;
 }
 

@@ -386,11 +386,13 @@ static dl_status record_copy(const char *fn, const dl_tensor *t, dl_tensor **out
 {
     if (!dl_needs_grad(1, &t))
         return DL_OK;
-    if (!dl_record(fn, copy_backward, *out, 1, &t)) {
+    dl_node *node = dl_record(fn, copy_backward, *out, 1, &t);
+    if (!node) {
         dl_release(*out);
         *out = NULL;
         return DL_ERR_MEMORY;
     }
+    dl_mark_rederivable(node);
     return DL_OK;
 }
 

@@ -96,6 +96,20 @@ describe("graphs", function()
         assert.is_false(wt:is_leaf())
     end)
 
+    it("a view of a parameter taken once outlives optimiser steps", function()
+        local w = dl.tensor({{1, 2}, {3, 4}}, {requires_grad = true})
+        local wt = w:t()
+        local opt = dl.optim.SGD({w}, {lr = 0.5})
+        local x = dl.tensor{{1, 0}, {0, 2}}
+        for _ = 1, 3 do
+            opt:zero_grad()
+            wt:matmul(x):sum():backward()
+            opt:step()
+        end
+        H.close(w, {{-0.5, 0.5}, {0, 1}})               -- each step: w -= 0.5 [[1, 1], [2, 2]]
+        H.close(wt, {{-0.5, 0}, {0.5, 1}})
+    end)
+
     it("a graph that saved tensors is still freed by backward", function()
         local w = dl.ones(2, {requires_grad = true})
         local y = w * w
