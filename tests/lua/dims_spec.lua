@@ -51,6 +51,17 @@ describe("tensors of 5 to 8 dims", function()
         end)
     end
 
+    it("batched matmul over broadcast batch dims agrees with PyTorch", function()
+        local case = reference.matmul
+        local a = tensor(case.a, true)
+        local b = tensor(case.b, true)
+        local c = a:matmul(b)
+        agree(c, case.c, "matmul")
+        ;(c * c):sum():backward()
+        agree(a.grad, case.grad_a, "a.grad")
+        agree(b.grad, case.grad_b, "b.grad")
+    end)
+
     it("creates, prints and indexes 8-D tensors", function()
         local t = dl.arange(1, 257):reshape(2, 2, 2, 2, 2, 2, 2, 2)
         assert.same({2, 2, 2, 2, 2, 2, 2, 2}, dl.zeros(2, 2, 2, 2, 2, 2, 2, 2):shape())

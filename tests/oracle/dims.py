@@ -41,6 +41,13 @@ for nd, shape in SHAPES.items():
               "transposed = %s" % flat(x.transpose(1, nd - 1)),
               "permuted = %s" % flat(x.permute(*reversed(range(nd))))]
     out.append("  [%d] = {%s}," % (nd, ", ".join(fields)))
+# batched matmul over 3 broadcast batch dims (attention's (B, H, T, D) and more)
+a = base((2, 3, 1, 4, 5)).requires_grad_()
+b = base((3, 2, 5, 2)).requires_grad_()
+c = a @ b
+(c * c).sum().backward()
+out.append("  matmul = {a = %s, b = %s, c = %s, grad_a = %s, grad_b = %s}," %
+           (flat(a), flat(b), flat(c), flat(a.grad), flat(b.grad)))
 out.append("}")
 with open(sys.argv[1], "w") as f:
     f.write("\n".join(out) + "\n")
