@@ -391,7 +391,8 @@ bool dl_is_leaf(const dl_tensor *t);
 /* ---- linear algebra ----------------------------------------------------- */
 
 /* Matrix product with torch.matmul's rules: 1-D x 1-D (dot, a scalar),
- * 2-D x 2-D, 1-D/2-D mixes, and batched 3-D x 3-D / 3-D x 2-D. Transposed
+ * 2-D x 2-D, 1-D/2-D mixes, and batched products whose leading (batch)
+ * dims broadcast. Transposed
  * views go to cblas_sgemm as transpose flags, not copies. */
 dl_status dl_matmul(const dl_tensor *a, const dl_tensor *b, dl_tensor **out);
 
