@@ -5,6 +5,7 @@
  * as numbers or options), plus matmul, clamp, softmax and log_softmax.
  */
 #include <math.h>
+#include <string.h>
 
 #include "lbox.h"
 
@@ -157,6 +158,35 @@ static int l_clamp(lua_State *L)
     return ldl_result(L, dl_clamp(a, lo, hi, ldl_newbox(L)));
 }
 
+/* t:gelu([{approximate = "none" | "tanh"}]): the exact GELU or PyTorch's
+ * tanh approximation */
+static int l_gelu(lua_State *L)
+{
+    static const char *const known[] = {"approximate", NULL};
+    static const char *const approximations[] = {"none", "tanh", NULL};
+    dl_tensor *a = ldl_checktensor(L, 1, "gelu");
+    bool tanh_approximation = false;
+    if (!lua_isnoneornil(L, 2)) {
+        if (!lua_istable(L, 2))
+            return ldl_typeerror(L, 2, "gelu", "an options table");
+        ldl_checkoptions(L, 2, "gelu", known);
+        lua_getfield(L, 2, "approximate");
+        if (!lua_isnil(L, -1)) {
+            const char *name = lua_tostring(L, -1);
+            int which = -1;
+            for (int i = 0; name && lua_type(L, -1) == LUA_TSTRING && approximations[i]; i++)
+                if (strcmp(name, approximations[i]) == 0)
+                    which = i;
+            if (which < 0)
+                return ldl_argerror(L, 2, "gelu", "expected approximate = \"none\" or \"tanh\", "
+                                    "got %s", luaL_tolstring(L, -1, NULL));
+            tanh_approximation = which == 1;
+        }
+        lua_pop(L, 1);
+    }
+    return ldl_result(L, dl_gelu(a, tanh_approximation, ldl_newbox(L)));
+}
+
 /* t:softmax([dim]) along dim (the last one by default) */
 static int l_softmax(lua_State *L)
 {
@@ -176,6 +206,7 @@ static int l_log_softmax(lua_State *L)
 static const luaL_Reg functions[] = {
     {"matmul", l_matmul},
     {"clamp", l_clamp},
+    {"gelu", l_gelu},           /* replaces the plain unary "gelu": takes options */
     {"softmax", l_softmax},
     {"log_softmax", l_log_softmax},
     {NULL, NULL}

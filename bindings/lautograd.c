@@ -34,7 +34,7 @@ static int tensor_detach(lua_State *L)
 static int tensor_is_leaf(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "is_leaf");
-    lua_pushboolean(L, t->grad_fn == NULL && !t->graph_freed);
+    lua_pushboolean(L, dl_is_leaf(t));
     return 1;
 }
 
@@ -98,7 +98,7 @@ static int tensor_uniform_(lua_State *L)
     double b = lua_isnoneornil(L, 3) ? 1 : ldl_checknumber(L, 3, "uniform_");
     if (!(a <= b))
         return ldl_argerror(L, 3, "uniform_", "expected an upper bound >= %g, got %g", a, b);
-    dl_uniform_(t, (float)a, (float)b);
+    ldl_check_status(L, dl_uniform_(t, (float)a, (float)b));
     lua_settop(L, 1);
     return 1;
 }
@@ -111,7 +111,7 @@ static int tensor_normal_(lua_State *L)
     double std = lua_isnoneornil(L, 3) ? 1 : ldl_checknumber(L, 3, "normal_");
     if (!(std >= 0))
         return ldl_argerror(L, 3, "normal_", "expected a standard deviation >= 0, got %g", std);
-    dl_normal_(t, (float)mean, (float)std);
+    ldl_check_status(L, dl_normal_(t, (float)mean, (float)std));
     lua_settop(L, 1);
     return 1;
 }
@@ -119,7 +119,7 @@ static int tensor_normal_(lua_State *L)
 /* t:zero_() -> t filled with zeros */
 static int tensor_zero_(lua_State *L)
 {
-    dl_fill_(inplace_target(L, "zero_"), 0.0f);
+    ldl_check_status(L, dl_fill_(inplace_target(L, "zero_"), 0.0f));
     lua_settop(L, 1);
     return 1;
 }

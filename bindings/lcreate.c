@@ -34,7 +34,8 @@ static int options_arg(lua_State *L, int arg, const char *fn)
 static int created(lua_State *L, dl_status status, bool requires_grad)
 {
     ldl_result(L, status);
-    (*(dl_tensor **)lua_touserdata(L, -1))->requires_grad = requires_grad;
+    ldl_check_status(L, dl_set_requires_grad(*(dl_tensor **)lua_touserdata(L, -1),
+                                             requires_grad));
     return 1;
 }
 

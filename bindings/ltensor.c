@@ -67,31 +67,10 @@ static int tensor_newindex(lua_State *L)
         return ldl_argerror(L, 2, "__newindex", "expected no index (the tensor is 0-d), "
                             "got %s", lua_tostring(L, 2));
     int64_t i = ldl_checkpos(L, 2, "__newindex", t->shape[0]);
-    ldl_check_status(L, dl_check_inplace("__newindex", t));
     dl_tensor *src = ldl_totensor(L, 3, "__newindex");
     if (src == NULL && lua_type(L, 3) != LUA_TNUMBER)
         return ldl_typeerror(L, 3, "__newindex", "a number or a tensor");
-    if (t->ndim == 1) {
-        dl_data(t)[i * t->stride[0]] = (float)ldl_checknumber(L, 3, "__newindex");
-        return 0;
-    }
-    dl_tensor *row;
-    ldl_check_status(L, dl_select(t, 0, i, &row));
-    dl_status status = DL_OK;
-    if (src == NULL)
-        dl_fill_(row, (float)lua_tonumber(L, 3));
-    else
-        status = dl_copy_(row, src);
-    if (status == DL_ERR_SHAPE) {
-        char row_shape[64], src_shape[64];
-        dl_shape_string(row, row_shape, sizeof row_shape);
-        dl_shape_string(src, src_shape, sizeof src_shape);
-        dl_release(row);
-        return ldl_argerror(L, 3, "__newindex", "expected a shape that broadcasts to the "
-                            "row's %s, got %s", row_shape, src_shape);
-    }
-    dl_release(row);
-    ldl_check_status(L, status);
+    ldl_check_status(L, dl_set_row_(t, i, src, (float)lua_tonumber(L, 3)));
     return 0;
 }
 
@@ -204,6 +183,15 @@ static void push_values(lua_State *L, const dl_tensor *t, const float *p, int d)
 static int tensor_totable(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "totable");
+    double tables = 1;             /* the innermost tables; an empty dim ends the nesting */
+    for (int d = 0; d + 1 < t->ndim && t->shape[d] > 0; d++)
+        tables *= (double)t->shape[d];
+    if (tables > (double)INT32_MAX) {
+        char shape[96];
+        dl_shape_string(t, shape, sizeof shape);
+        return ldl_argerror(L, 1, "totable", "expected a tensor that fits in Lua tables, got "
+                            "shape %s (%.3g nested tables)", shape, tables);
+    }
     push_values(L, t, dl_data(t), 0);
     return 1;
 }
@@ -212,7 +200,7 @@ static int tensor_totable(lua_State *L)
 static int tensor_clone(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "clone");
-    return ldl_result(L, dl_clone(t, ldl_newbox(L)));
+    return ldl_result(L, dl_clone_recorded(t, ldl_newbox(L)));
 }
 
 /* t:contiguous() -> t itself when contiguous, else a contiguous copy */
@@ -223,7 +211,7 @@ static int tensor_contiguous(lua_State *L)
         lua_settop(L, 1);
         return 1;
     }
-    dl_status st = dl_contiguous(t, ldl_newbox(L));
+    dl_status st = dl_contiguous_recorded(t, ldl_newbox(L));
     if (st != DL_OK)    /* the copy is made by clone: the user called contiguous */
         return ldl_error(L, "%s", ldl_renamed(dl_error(), "clone", "contiguous"));
     return ldl_result(L, st);
@@ -240,8 +228,7 @@ static int tensor_is_contiguous(lua_State *L)
 static int tensor_fill_(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "fill_");
-    ldl_check_status(L, dl_check_inplace("fill_", t));
-    dl_fill_(t, (float)ldl_checknumber(L, 2, "fill_"));
+    ldl_check_status(L, dl_fill_(t, (float)ldl_checknumber(L, 2, "fill_")));
     lua_settop(L, 1);
     return 1;
 }
@@ -250,7 +237,6 @@ static int tensor_fill_(lua_State *L)
 static int tensor_copy_(lua_State *L)
 {
     dl_tensor *t = ldl_checktensor(L, 1, "copy_");
-    ldl_check_status(L, dl_check_inplace("copy_", t));
     ldl_check_status(L, dl_copy_(t, ldl_checktensor(L, 2, "copy_")));
     lua_settop(L, 1);
     return 1;

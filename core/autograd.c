@@ -6,6 +6,7 @@
  * inputs, so visiting nodes by descending sequence number sees each
  * tensor's gradient complete before its rule passes it on.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,13 @@ dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
         dl_fail(DL_ERR_MEMORY, "%s: out of memory recording the graph", name);
         return NULL;
     }
+    node->inputs = node->few;
+    if (ninputs > DL_NODE_INPUTS &&
+        !(node->inputs = malloc((size_t)ninputs * sizeof *node->inputs))) {
+        dl_pool_give(DL_POOL_NODE, node);
+        dl_fail(DL_ERR_MEMORY, "%s: out of memory recording the graph", name);
+        return NULL;
+    }
     node->name = name;
     node->backward = backward;
     node->sequence = next_sequence++;
@@ -60,8 +68,20 @@ dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
     return node;
 }
 
+void dl_mark_rederivable(dl_node *node)
+{
+    node->rederivable = true;
+    for (int i = 0; i < node->ninputs; i++) {
+        const dl_tensor *in = node->inputs[i];
+        if (in && (in->grad_fn ? !in->grad_fn->rederivable : in->graph_freed))
+            node->rederivable = false;
+    }
+}
+
 void dl_save(dl_node *node, const dl_tensor *t)
 {
+    assert(node->nsaved < DL_NODE_SAVED);
+    assert(!node->rederivable);
     node->saved[node->nsaved] = (dl_tensor *)t;
     node->saved_version[node->nsaved] = t->storage->version;
     node->nsaved++;
@@ -87,6 +107,8 @@ void dl_node_free(dl_node *node)
         dl_release(node->inputs[i]);
     for (int i = 0; i < node->nsaved; i++)
         dl_release(node->saved[i]);
+    if (node->inputs != node->few)
+        free(node->inputs);
     dl_pool_give(DL_POOL_NODE, node);
 }
 
@@ -272,7 +294,7 @@ static dl_status run_rules(dl_tensor **list, size_t count)
             continue;           /* no path from the root reaches this tensor */
         if (dl_interrupted())
             return dl_fail(DL_ERR_INTERRUPTED, "backward: interrupted");
-        if (t->storage->version != node->output_version)
+        if (!node->rederivable && t->storage->version != node->output_version)
             return dl_fail(DL_ERR_ARGUMENT,
                            "backward: the output of '%s' was changed in place after it was "
                            "computed; clone it before changing it", node->name);
@@ -330,6 +352,8 @@ dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
     st = run_rules(list, count);
     dl_set_grad_enabled(was_enabled);
     /* Free the graph: intermediates drop their nodes (and so their inputs).
+     * A rederivable node holds nothing backward used up (a view of a leaf,
+     * as PyTorch keeps one) and stays for the next backward through it.
      * The listed tensors are held until every node is gone, since freeing a
      * node may drop the last other reference to a tensor further down. */
     for (size_t i = 0; i < count; i++)
@@ -338,6 +362,8 @@ dl_status dl_backward(dl_tensor *root, const dl_tensor *grad)
         dl_tensor *t = list[i];
         dl_release(t->grad);
         t->grad = NULL;
+        if (t->grad_fn->rederivable)
+            continue;
         t->graph_freed = true;
         dl_node *node = t->grad_fn;
         t->grad_fn = NULL;
@@ -378,16 +404,7 @@ void dl_zero_grad(dl_tensor *t)
     t->grad = NULL;
 }
 
-dl_status dl_check_inplace(const char *fn, const dl_tensor *t)
+bool dl_is_leaf(const dl_tensor *t)
 {
-    if (grad_enabled && t->requires_grad)
-        return dl_fail(DL_ERR_ARGUMENT,
-                       "bad argument #1 to '%s' (cannot change a tensor that requires grad "
-                       "in place; use dl.no_grad)", fn);
-    return DL_OK;
-}
-
-void dl_bump_version(dl_tensor *t)
-{
-    t->storage->version++;
+    return t->grad_fn == NULL && !t->graph_freed;
 }

@@ -25,8 +25,13 @@ struct dl_node {
     uint64_t sequence;                /* creation order: backward runs it in reverse */
     uint64_t visit;                   /* marks the node during a backward walk */
     uint32_t output_version;          /* the output must not change before backward */
+    bool rederivable;                 /* a view, copy or join that neither saves nor
+                                       * reads its output, over leaves or other such
+                                       * nodes (dl_mark_rederivable): backward keeps it */
     int ninputs;
-    dl_tensor *inputs[DL_NODE_INPUTS];
+    dl_tensor **inputs;               /* ninputs tensors: `few`, or a malloc'd list
+                                       * for joins of more (cat, stack) */
+    dl_tensor *few[DL_NODE_INPUTS];
     int nsaved;
     dl_tensor *saved[DL_NODE_SAVED];
     uint32_t saved_version[DL_NODE_SAVED];
@@ -38,15 +43,23 @@ struct dl_node {
 bool dl_needs_grad(int n, const dl_tensor *const *inputs);
 
 /* Makes out the result of a recorded operation: a node with the inputs
- * (each retained), linked as out->grad_fn. NULL when out of memory (out
- * is then left unrecorded). */
+ * (each retained; any number of them), linked as out->grad_fn. NULL when
+ * out of memory (out is then left unrecorded). */
 dl_node *dl_record(const char *name, dl_backward_fn backward, dl_tensor *out,
                    int ninputs, const dl_tensor *const *inputs);
+
+/* Marks a node whose rule reads neither saved tensors nor its output (a
+ * view, a copy, a join) as rederivable when its inputs are leaves or such
+ * nodes: backward keeps it for the next backward through it, as PyTorch
+ * keeps a view of a leaf usable, and changes of its output's values (the
+ * leaf updated by an optimiser) do not stop it. */
+void dl_mark_rederivable(dl_node *node);
 
 /* Frees a node: drops its inputs and saved tensors. */
 void dl_node_free(dl_node *node);
 
-/* Keeps t for the backward rule and remembers its version. */
+/* Keeps t for the backward rule and remembers its version (at most
+ * DL_NODE_SAVED tensors per node: a rule that needs more is a bug). */
 void dl_save(dl_node *node, const dl_tensor *t);
 
 /* The saved tensor i, or NULL with an error if it changed in place since. */

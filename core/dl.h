@@ -5,7 +5,7 @@
  * bindings in bindings/ call these functions and wrap what they return.
  *
  * Tensors
- *   A dl_tensor is a view: a shape and strides (in elements, up to 4 dims,
+ *   A dl_tensor is a view: a shape and strides (in elements, up to 8 dims,
  *   0 dims for a scalar) over a refcounted dl_storage. Views (transpose,
  *   narrow, select, reshape of a contiguous tensor...) share the storage of
  *   their source; writing through one is seen by the other. Every tensor is
@@ -50,7 +50,7 @@
 #include <stdint.h>
 
 #define DL_VERSION "0.1.0"
-#define DL_MAX_DIM 4
+#define DL_MAX_DIM 8
 
 typedef enum {
     DL_OK = 0,
@@ -223,16 +223,41 @@ dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out);
 /* A contiguous copy that shares nothing with `t`. */
 dl_status dl_clone(const dl_tensor *t, dl_tensor **out);
 
-/* Copies `src` (broadcast to dst's shape) into dst, in place (no grad). */
+/* As dl_clone and dl_contiguous, but recorded for autodiff when t requires
+ * grad (the user's t:clone() and t:contiguous()): the gradient passes back
+ * to t. The plain forms above are for the core's own scratch copies. */
+dl_status dl_clone_recorded(const dl_tensor *t, dl_tensor **out);
+dl_status dl_contiguous_recorded(const dl_tensor *t, dl_tensor **out);
+
+/* ---- in-place writes ---------------------------------------------------- *
+ * Every change of an existing tensor's elements goes through these (core/
+ * inplace.c). Each first checks dl_check_inplace (errors name the method:
+ * 'copy_', 'fill_', '__newindex', 'uniform_', 'normal_') and afterwards
+ * bumps the storage's version, so that a backward that saved the tensor
+ * refuses to run. None is recorded for autodiff. */
+
+/* Copies `src` (broadcast to dst's shape) into dst. */
 dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src);
 
-/* Sets every element of t to value, in place. */
-void dl_fill_(dl_tensor *t, float value);
+/* Sets every element of t to value. */
+dl_status dl_fill_(dl_tensor *t, float value);
 
-/* Fills t in place, element by element in row-major order, with draws from
+/* t[index] = src or value: row `index` (0-based) along dim 0, an element
+ * of a 1-D tensor, gets src broadcast to it, or value when src is NULL. */
+dl_status dl_set_row_(dl_tensor *t, int64_t index, const dl_tensor *src, float value);
+
+/* Fills t, element by element in row-major order, with draws from
  * U(lo, hi) or N(mean, std^2) (initialisation). */
-void dl_uniform_(dl_tensor *t, float lo, float hi);
-void dl_normal_(dl_tensor *t, float mean, float std);
+dl_status dl_uniform_(dl_tensor *t, float lo, float hi);
+dl_status dl_normal_(dl_tensor *t, float mean, float std);
+
+/* Error unless t may be changed in place by `fn`: not while it requires
+ * grad and grad mode is on, and never an expanded view (a dim of stride 0
+ * would write one element many times). */
+dl_status dl_check_inplace(const char *fn, const dl_tensor *t);
+
+/* Records an in-place change of t's data (after writing). */
+void dl_bump_version(dl_tensor *t);
 
 /* Renders t as text the way PyTorch prints: values aligned in columns, long
  * dimensions elided with "...", and a last line giving the shape and the
@@ -285,7 +310,8 @@ dl_status dl_unary_with(dl_unary_op op, const dl_tensor *a, float p, float q, dl
 const char *dl_unary_param_name(dl_unary_op op, int i);
 float dl_unary_param_default(dl_unary_op op, int i);
 
-/* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. */
+/* out = min(max(a, lo), hi); lo may be -INFINITY, hi INFINITY. A NaN bound
+ * makes every result NaN (with gradient 0), as in PyTorch. */
 dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out);
 
 /* Softmax / log-softmax along dim (0-based), numerically stable. */
@@ -465,17 +491,16 @@ const char *dl_grad_fn_name(const dl_tensor *t);
 /* Drops t's accumulated gradient. */
 void dl_zero_grad(dl_tensor *t);
 
-/* Error unless t may be changed in place: a leaf that requires grad may
- * not be while grad mode is on (`fn` names the operation). */
-dl_status dl_check_inplace(const char *fn, const dl_tensor *t);
+/* True unless t was computed by a recorded operation (whose graph a
+ * backward may since have freed). */
+bool dl_is_leaf(const dl_tensor *t);
 
-/* Records an in-place change of t's data (after writing). */
-void dl_bump_version(dl_tensor *t);
 
 /* ---- linear algebra ----------------------------------------------------- */
 
 /* Matrix product with torch.matmul's rules: 1-D x 1-D (dot, a scalar),
- * 2-D x 2-D, 1-D/2-D mixes, and batched 3-D x 3-D / 3-D x 2-D. Transposed
+ * 2-D x 2-D, 1-D/2-D mixes, and batched products whose leading (batch)
+ * dims broadcast. Transposed
  * views go to cblas_sgemm as transpose flags, not copies. */
 dl_status dl_matmul(const dl_tensor *a, const dl_tensor *b, dl_tensor **out);
 
@@ -547,6 +572,10 @@ typedef enum { DL_UPSAMPLE_NEAREST, DL_UPSAMPLE_BILINEAR } dl_upsample_mode;
  * came from (it sets the source coordinates), 0 when a size was given. */
 dl_status dl_interpolate(const dl_tensor *x, const int64_t size[2], const double scale[2],
                          dl_upsample_mode mode, bool align_corners, dl_tensor **out);
+
+/* GELU of a: exact (x * Phi(x), as dl_unary(DL_GELU)), or with PyTorch's
+ * tanh approximation (approximate = "tanh"). */
+dl_status dl_gelu(const dl_tensor *a, bool tanh_approximation, dl_tensor **out);
 
 /* Zeroes each element with probability p and scales the rest by 1/(1-p)
  * when training; the identity otherwise. */

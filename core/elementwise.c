@@ -185,7 +185,7 @@ static bool flat_step(const operand *o, const dl_tensor *out, int64_t *step)
             continue;
         repeated = repeated && o->stride[d] == 0;
         in_order = in_order && o->stride[d] == expected;
-        expected *= out->shape[d];
+        expected = dl_size_mul(expected, out->shape[d]);
     }
     *step = repeated ? 0 : 1;
     return repeated || in_order;
@@ -297,6 +297,7 @@ static dl_status record_binary(dl_binary_op op, const dl_tensor *a, const dl_ten
                               *out, n, inputs);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = op;
@@ -379,6 +380,13 @@ static void clamp_row(int64_t n, float *const *ptr, const int64_t *stride, const
     kernel_clamp(n, ptr[1], stride[1], c->lo, c->hi, ptr[0]);
 }
 
+/* Writes NaN: clamp with a NaN bound (PyTorch propagates it). */
+static void nan_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
+{
+    for (int64_t i = 0; i < n; i++)
+        ptr[0][i * stride[0]] = NAN;
+}
+
 /* out = row_fn applied to a, for unary maps; out has a's shape. */
 static dl_status map_unary(const char *fn, const dl_tensor *a, dl_row_fn row,
                            const unary_context *ctx, dl_tensor **out)
@@ -453,6 +461,7 @@ static dl_node *record_unary(const char *name, dl_backward_fn rule, const dl_ten
     dl_node *node = dl_record(name, rule, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         *st = DL_ERR_MEMORY;
         return NULL;
     }
@@ -495,7 +504,8 @@ dl_status dl_clamp(const dl_tensor *a, float lo, float hi, dl_tensor **out)
         return dl_fail(DL_ERR_ARGUMENT,
                        "bad argument #3 to 'clamp' (expected max >= min %g, got %g)", lo, hi);
     unary_context ctx = {.lo = lo, .hi = hi};
-    dl_status st = map_unary("clamp", a, clamp_row, &ctx, out);
+    bool nan_bound = isnan(lo) || isnan(hi);     /* every result NaN, no gradient */
+    dl_status st = map_unary("clamp", a, nan_bound ? nan_row : clamp_row, &ctx, out);
     if (st != DL_OK)
         return st;
     dl_node *node = record_unary("clamp", clamp_backward, a, out, &st);
@@ -562,9 +572,11 @@ static dl_status softmax_like(const char *fn, const dl_tensor *a, int dim, bool 
     }
     int64_t outer = 1, inner = 1, n = a->ndim ? a->shape[dim] : 1;
     for (int d = 0; d < dim; d++)
-        outer *= a->shape[d];
+        outer = dl_size_mul(outer, a->shape[d]);
     for (int d = dim + 1; d < a->ndim; d++)
-        inner *= a->shape[d];
+        inner = dl_size_mul(inner, a->shape[d]);
+    if (dl_numel(a) == 0)
+        outer = 0;                  /* nothing to do; its sizes may not multiply */
     if (log_space)
         kernel_log_softmax(outer, n, inner, dl_data(x), dl_data(*out));
     else
@@ -575,6 +587,7 @@ static dl_status softmax_like(const char *fn, const dl_tensor *a, int dim, bool 
     dl_node *node = dl_record(fn, softmax_backward, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = a->ndim ? dim : -1;

@@ -51,6 +51,16 @@ dl_tensor *dl_tensor_view_of(dl_storage *storage, int ndim, const int64_t *shape
 /* Contiguous strides for shape, written to stride. */
 void dl_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
 
+/* a * b for sizes (>= 0), saturating at INT64_MAX instead of overflowing.
+ * Every product of sizes goes through it: a product that large only
+ * arises in an empty tensor (a 0 beside huge sizes, which creation lets
+ * through), whose elements are never addressed. */
+static inline int64_t dl_size_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 /* Product of sizes (1 for ndim 0). */
 int64_t dl_shape_numel(int ndim, const int64_t *shape);
 
@@ -93,5 +103,17 @@ void dl_walk_coalesce(dl_walk *w);
 /* Calls row() for every innermost row of the walk (after coalescing), in
  * parallel across rows when the walk is large. */
 void dl_walk_rows(dl_walk *w, dl_row_fn row, const void *ctx);
+
+/* A row function copying operand 1 into operand 0 (tensor.c). */
+void dl_copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx);
+
+/* ---- in-place writes (inplace.c) ---- */
+
+/* The one way the core changes the elements of an existing tensor: checks
+ * that `fn` may write into t (dl_check_inplace), walks row() over t and src
+ * (t's shape, as after dl_expand; NULL for no source) and bumps t's
+ * version, so that a backward whose saved tensor this was refuses to run. */
+dl_status dl_write_rows(const char *fn, dl_tensor *t, const dl_tensor *src, dl_row_fn row,
+                        const void *ctx);
 
 #endif

@@ -210,7 +210,7 @@ char *dl_format(const dl_tensor *t)
         put(&b, "[]");
     else
         put_block(&b, &p, 0, t->offset, 0);
-    char shape[96];
+    char shape[192];
     dl_shape_string(t, shape, sizeof shape);
     const char *grad = t->requires_grad ? ", requires_grad" : "";
     if (t->ndim == 0)

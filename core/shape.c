@@ -86,25 +86,21 @@ static dl_status join_backward(dl_node *node, const dl_tensor *out, const dl_ten
     return DL_OK;
 }
 
-/* Records cat or stack over inputs that may be more than a node holds. */
+/* Records cat or stack over the n inputs. */
 static dl_status record_join(const char *name, int n, const dl_tensor *const *ts, int dim,
                              bool is_stack, dl_tensor **out)
 {
     if (!dl_needs_grad(n, ts))
         return DL_OK;
-    if (n > DL_NODE_INPUTS) {
-        dl_release(*out);
-        return dl_fail(DL_ERR_ARGUMENT,
-                       "bad argument #1 to '%s' (gradients flow through at most %d tensors "
-                       "joined at once, got %d; join them in steps)", name, DL_NODE_INPUTS, n);
-    }
     dl_node *node = dl_record(name, join_backward, *out, n, ts);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = dim;
     node->integer[1] = is_stack;
+    dl_mark_rederivable(node);
     return DL_OK;
 }
 
@@ -117,10 +113,12 @@ static dl_status record_shape_op(const char *name, dl_backward_fn rule, const dl
     dl_node *node = dl_record(name, rule, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     for (int i = 0; i < nparams; i++)
         node->integer[i] = params[i];
+    dl_mark_rederivable(node);
     return DL_OK;
 }
 
@@ -135,6 +133,13 @@ static dl_status make_view(const dl_tensor *a, int ndim, const int64_t *shape,
     return DL_OK;
 }
 
+/* Offset of entry `index` of dim in a. An empty tensor's views are empty
+ * and address nothing (and its strides may be huge): they keep a's. */
+static int64_t view_offset(const dl_tensor *a, int dim, int64_t index)
+{
+    return dl_numel(a) == 0 ? a->offset : a->offset + index * a->stride[dim];
+}
+
 /* Resolves one -1 in shape against numel; checks the product. */
 static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
                                const int64_t *in, int64_t *shape)
@@ -147,6 +152,9 @@ static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
                        fn, DL_MAX_DIM, ndim);
     int inferred = -1;
     int64_t known = 1;
+    bool has_zero = false;        /* then the product is 0, however large the rest */
+    for (int d = 0; d < ndim; d++)
+        has_zero = has_zero || in[d] == 0;
     for (int d = 0; d < ndim; d++) {
         shape[d] = in[d];
         if (in[d] == -1 && inferred < 0) {
@@ -155,6 +163,8 @@ static dl_status resolve_shape(const char *fn, const dl_tensor *a, int ndim,
             return dl_fail(DL_ERR_ARGUMENT,
                            "bad argument #2 to '%s' (expected sizes >= 0 and at most one -1, got %s)",
                            fn, given);
+        } else if (has_zero) {
+            known = 0;
         } else if (__builtin_mul_overflow(known, in[d], &known) || known > (INT64_C(1) << 40)) {
             return dl_fail(DL_ERR_SHAPE,
                            "bad argument #2 to '%s' (expected sizes whose product is %lld, got %s)",
@@ -299,10 +309,15 @@ dl_status dl_flatten(const dl_tensor *a, int start, int end, dl_tensor **out)
     int64_t shape[DL_MAX_DIM];
     int ndim = 0;
     for (int d = 0; d < a->ndim; d++) {
-        if (d <= start || d > end)
+        if (d <= start || d > end) {
             shape[ndim++] = a->shape[d];
-        else
-            shape[ndim - 1] *= a->shape[d];
+        } else if (__builtin_mul_overflow(shape[ndim - 1], a->shape[d], &shape[ndim - 1])) {
+            char as[96];
+            dl_shape_string(a, as, sizeof as);
+            return dl_fail(DL_ERR_SHAPE,
+                           "bad argument #1 to 'flatten' (dims %d..%d of shape %s merge into a "
+                           "size beyond 2^63)", start + 1, end + 1, as);
+        }
     }
     return dl_reshape("flatten", a, ndim, shape, out);
 }
@@ -313,13 +328,13 @@ dl_status dl_unsqueeze(const dl_tensor *a, int dim, dl_tensor **out)
         return DL_ERR_ARGUMENT;
     if (a->ndim == DL_MAX_DIM)
         return dl_fail(DL_ERR_SHAPE,
-                       "bad argument #1 to 'unsqueeze' (expected at most %d dims, got %d)",
-                       DL_MAX_DIM - 1, a->ndim);
+                       "bad argument #1 to 'unsqueeze' (expected at most %d dims, as tensors "
+                       "have at most %d, got %d)", DL_MAX_DIM - 1, DL_MAX_DIM, a->ndim);
     int64_t shape[DL_MAX_DIM], stride[DL_MAX_DIM];
     for (int d = 0, s = 0; d <= a->ndim; d++) {
         if (d == dim) {
             shape[d] = 1;
-            stride[d] = s < a->ndim ? a->stride[s] * a->shape[s] : 1;
+            stride[d] = s < a->ndim ? dl_size_mul(a->stride[s], a->shape[s]) : 1;
         } else {
             shape[d] = a->shape[s];
             stride[d] = a->stride[s];
@@ -364,7 +379,7 @@ dl_status dl_narrow(const dl_tensor *a, int dim, int64_t start, int64_t length,
     int64_t shape[DL_MAX_DIM];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = length;
-    dl_status st = make_view(a, a->ndim, shape, a->stride, a->offset + start * a->stride[dim], out);
+    dl_status st = make_view(a, a->ndim, shape, a->stride, view_offset(a, dim, start), out);
     return st == DL_OK ? record_shape_op("narrow", pick_backward, a, out, 3,
                                          (const int64_t[]){dim, start, length})
                        : st;
@@ -386,7 +401,7 @@ dl_status dl_select(const dl_tensor *a, int dim, int64_t index, dl_tensor **out)
         shape[ndim] = a->shape[d];
         stride[ndim++] = a->stride[d];
     }
-    dl_status st = make_view(a, ndim, shape, stride, a->offset + index * a->stride[dim], out);
+    dl_status st = make_view(a, ndim, shape, stride, view_offset(a, dim, index), out);
     return st == DL_OK ? record_shape_op("select", pick_backward, a, out, 3,
                                          (const int64_t[]){dim, index, -1})
                        : st;
@@ -457,7 +472,10 @@ dl_status dl_cat(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     memcpy(shape, ts[0]->shape, sizeof shape);
     shape[dim] = 0;
     for (int i = 0; i < n; i++)
-        shape[dim] += ts[i]->shape[dim];
+        if (__builtin_add_overflow(shape[dim], ts[i]->shape[dim], &shape[dim]))
+            return dl_fail(DL_ERR_SHAPE,
+                           "bad argument #1 to 'cat' (the joined dim %d would have a size "
+                           "beyond 2^63)", dim + 1);
     if ((st = dl_empty("cat", ts[0]->ndim, shape, out)) != DL_OK)
         return st;
     int64_t start = 0;
@@ -471,6 +489,7 @@ dl_status dl_cat(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     }
     if (st != DL_OK) {
         dl_release(*out);
+        *out = NULL;
         return st;
     }
     return record_join("cat", n, ts, dim, false, out);
@@ -485,8 +504,8 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
         return DL_ERR_ARGUMENT;
     if (ts[0]->ndim == DL_MAX_DIM)
         return dl_fail(DL_ERR_SHAPE,
-                       "bad argument #1 to 'stack' (expected tensors of at most %d dims, got %d)",
-                       DL_MAX_DIM - 1, ts[0]->ndim);
+                       "bad argument #1 to 'stack' (expected tensors of at most %d dims, as "
+                       "tensors have at most %d, got %d)", DL_MAX_DIM - 1, DL_MAX_DIM, ts[0]->ndim);
     int64_t shape[DL_MAX_DIM];
     for (int d = 0, s = 0; d <= ts[0]->ndim; d++)
         shape[d] = d == dim ? n : ts[0]->shape[s++];
@@ -501,6 +520,7 @@ dl_status dl_stack(int n, const dl_tensor *const *ts, int dim, dl_tensor **out)
     }
     if (st != DL_OK) {
         dl_release(*out);
+        *out = NULL;
         return st;
     }
     return record_join("stack", n, ts, dim, true, out);
@@ -542,9 +562,9 @@ static void split_at(const dl_tensor *t, int dim, int64_t *outer, int64_t *inner
     *outer = 1;
     *inner = 1;
     for (int d = 0; d < dim; d++)
-        *outer *= t->shape[d];
+        *outer = dl_size_mul(*outer, t->shape[d]);
     for (int d = dim + 1; d < t->ndim; d++)
-        *inner *= t->shape[d];
+        *inner = dl_size_mul(*inner, t->shape[d]);
 }
 
 static dl_status index_select_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
@@ -563,6 +583,8 @@ static dl_status index_select_backward(dl_node *node, const dl_tensor *out, cons
     }
     int64_t outer, inner;
     split_at(in, dim, &outer, &inner);
+    if (dl_numel(gc) == 0)
+        outer = 0;                  /* nothing to add; its sizes may not multiply */
     scatter_add_rows(dl_data(gc), dl_data(grad), dl_data(index),
                      index->ndim ? index->stride[0] : 0, outer, dl_numel(index), in->shape[dim],
                      inner);
@@ -600,7 +622,7 @@ dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
     int64_t shape[DL_MAX_DIM];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = count;
-    if ((st = dl_empty("index_select", a->ndim, shape, out)) == DL_OK) {
+    if ((st = dl_empty("index_select", a->ndim, shape, out)) == DL_OK && dl_numel(*out) > 0) {
         int64_t outer, inner;
         split_at(a, dim, &outer, &inner);
         gather_rows(dl_data(x), dl_data(*out), positions, istride, outer, count, size, inner);
@@ -611,6 +633,7 @@ dl_status dl_index_select(const dl_tensor *a, int dim, const dl_tensor *index,
     dl_node *node = dl_record("index_select", index_select_backward, *out, 1, &a);
     if (!node) {
         dl_release(*out);
+        *out = NULL;
         return DL_ERR_MEMORY;
     }
     node->integer[0] = dim;

@@ -20,7 +20,7 @@ int64_t dl_shape_numel(int ndim, const int64_t *shape)
             return 0;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
-        n *= shape[d];
+        n = dl_size_mul(n, shape[d]);
     return n;
 }
 
@@ -224,7 +224,12 @@ dl_status dl_arange(double start, double end, double step, dl_tensor **out)
         return dl_fail(DL_ERR_ARGUMENT,
                        "bad argument #3 to 'arange' (expected a step going from %g towards %g, got %g)",
                        start, end, step);
-    int64_t n = (int64_t)ceil((end - start) / step);
+    double count = ceil((end - start) / step);
+    if (!(count <= (double)(INT64_C(1) << 38)))
+        return dl_fail(DL_ERR_MEMORY,
+                       "bad argument #3 to 'arange' (a step of %g from %g to %g gives %.3g "
+                       "elements, too many for one tensor)", step, start, end, count);
+    int64_t n = (int64_t)count;
     int64_t shape[1] = {n};
     dl_status st = dl_empty("arange", 1, shape, out);
     if (st != DL_OK)
@@ -301,7 +306,7 @@ bool dl_is_contiguous(const dl_tensor *t)
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] != 1 && t->stride[d] != expected)
             return false;
-        expected *= t->shape[d];
+        expected = dl_size_mul(expected, t->shape[d]);
     }
     return true;
 }
@@ -334,7 +339,7 @@ dl_status dl_item(const dl_tensor *t, float *value)
 
 /* ---- copying ------------------------------------------------------------- */
 
-static void copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
+void dl_copy_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
 {
     float *restrict dst = ptr[0];
     const float *restrict src = ptr[1];
@@ -347,37 +352,6 @@ static void copy_row(int64_t n, float *const *ptr, const int64_t *stride, const 
     }
 }
 
-dl_status dl_copy_(dl_tensor *dst, const dl_tensor *src)
-{
-    /* A source sharing storage with the destination is copied out first,
-     * so that overlapping elements are read before they are written. */
-    dl_tensor *source = (dl_tensor *)src, *expanded;
-    dl_status st = DL_OK;
-    if (src->storage == dst->storage && (st = dl_clone(src, &source)) != DL_OK)
-        return st;
-    bool recording = dl_set_grad_enabled(false);
-    st = dl_expand(source, dst->ndim, dst->shape, &expanded);
-    dl_set_grad_enabled(recording);
-    if (st != DL_OK) {
-        char ds[64], ss[64];
-        dl_shape_string(dst, ds, sizeof ds);
-        dl_shape_string(src, ss, sizeof ss);
-        st = dl_fail(DL_ERR_SHAPE,
-                     "bad argument #2 to 'copy_' (expected a shape that broadcasts to %s, got %s)",
-                     ds, ss);
-    } else {
-        const dl_tensor *ops[2] = {dst, expanded};
-        dl_walk w;
-        dl_walk_setup(&w, dst->ndim, dst->shape, 2, ops);
-        dl_walk_rows(&w, copy_row, NULL);
-        dl_release(expanded);
-        dl_bump_version(dst);
-    }
-    if (source != src)
-        dl_release(source);
-    return st;
-}
-
 dl_status dl_clone(const dl_tensor *t, dl_tensor **out)
 {
     dl_status st = dl_empty("clone", t->ndim, t->shape, out);
@@ -386,7 +360,7 @@ dl_status dl_clone(const dl_tensor *t, dl_tensor **out)
     const dl_tensor *ops[2] = {*out, t};
     dl_walk w;
     dl_walk_setup(&w, t->ndim, t->shape, 2, ops);
-    dl_walk_rows(&w, copy_row, NULL);
+    dl_walk_rows(&w, dl_copy_row, NULL);
     return DL_OK;
 }
 
@@ -400,60 +374,44 @@ dl_status dl_contiguous(const dl_tensor *t, dl_tensor **out)
     return dl_clone(t, out);
 }
 
-static void fill_row(int64_t n, float *const *ptr, const int64_t *stride, const void *ctx)
+/* copy: the gradient passes to the source unchanged. */
+static dl_status copy_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
-    float value = *(const float *)ctx;
-    float *restrict dst = ptr[0];
-    int64_t ds = stride[0];
-    for (int64_t i = 0; i < n; i++)
-        dst[i * ds] = value;
+    dl_retain((dl_tensor *)g);
+    return dl_accumulate_grad(node->inputs[0], (dl_tensor *)g);
 }
 
-void dl_fill_(dl_tensor *t, float value)
+/* Records *out as a copy of t named fn, when a gradient is wanted. */
+static dl_status record_copy(const char *fn, const dl_tensor *t, dl_tensor **out)
 {
-    const dl_tensor *ops[1] = {t};
-    dl_walk w;
-    dl_walk_setup(&w, t->ndim, t->shape, 1, ops);
-    dl_walk_rows(&w, fill_row, &value);
-    dl_bump_version(t);
-}
-
-/* Calls draw() for every element of t in row-major order (serially, so
- * that the sequence of random draws is the same on every run). */
-static void fill_in_order(dl_tensor *t, float (*draw)(const float *params), const float *params)
-{
-    int64_t index[DL_MAX_DIM] = {0}, n = dl_numel(t);
-    float *data = t->storage->data;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t off = t->offset;
-        for (int d = 0; d < t->ndim; d++)
-            off += index[d] * t->stride[d];
-        data[off] = draw(params);
-        for (int d = t->ndim - 1; d >= 0; d--) {
-            if (++index[d] < t->shape[d])
-                break;
-            index[d] = 0;
-        }
+    if (!dl_needs_grad(1, &t))
+        return DL_OK;
+    dl_node *node = dl_record(fn, copy_backward, *out, 1, &t);
+    if (!node) {
+        dl_release(*out);
+        *out = NULL;
+        return DL_ERR_MEMORY;
     }
-    dl_bump_version(t);
+    dl_mark_rederivable(node);
+    return DL_OK;
 }
 
-static float draw_uniform(const float *p)
+dl_status dl_clone_recorded(const dl_tensor *t, dl_tensor **out)
 {
-    return p[0] + (p[1] - p[0]) * dl_random_uniform();
+    dl_status st = dl_clone(t, out);
+    return st == DL_OK ? record_copy("clone", t, out) : st;
 }
 
-static float draw_normal(const float *p)
+dl_status dl_contiguous_recorded(const dl_tensor *t, dl_tensor **out)
 {
-    return p[0] + p[1] * dl_random_normal();
-}
-
-void dl_uniform_(dl_tensor *t, float lo, float hi)
-{
-    fill_in_order(t, draw_uniform, (const float[]){lo, hi});
-}
-
-void dl_normal_(dl_tensor *t, float mean, float std)
-{
-    fill_in_order(t, draw_normal, (const float[]){mean, std});
+    if (dl_is_contiguous(t))
+        return dl_contiguous(t, out);
+    dl_status st = dl_empty("contiguous", t->ndim, t->shape, out);
+    if (st != DL_OK)
+        return st;
+    const dl_tensor *ops[2] = {*out, t};
+    dl_walk w;
+    dl_walk_setup(&w, t->ndim, t->shape, 2, ops);
+    dl_walk_rows(&w, dl_copy_row, NULL);
+    return record_copy("contiguous", t, out);
 }

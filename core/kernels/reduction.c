@@ -100,7 +100,7 @@ static float reduce_one(dl_reduce_op op, int64_t n, const float *x, int64_t stri
     case DL_STD: {
         double mean = long_sum(n, x, false, 0) / (double)n;
         double ss = long_sum(n, x, true, mean);
-        double var = n - correction > 0 ? ss / (double)(n - correction) : NAN;
+        double var = ss / (double)(n - correction > 0 ? n - correction : 0);
         return (float)(op == DL_VAR ? var : sqrt(var));
     }
     }
@@ -141,7 +141,7 @@ static void reduce_columns(dl_reduce_op op, int64_t n, int64_t inner, int correc
         }
     }
     for (int64_t j = 0; j < width; j++) {
-        double var = n - correction > 0 ? squares[j] / (double)(n - correction) : NAN;
+        double var = squares[j] / (double)(n - correction > 0 ? n - correction : 0);
         out[j] = (float)(op == DL_VAR ? var : sqrt(var));
     }
 }

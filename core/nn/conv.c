@@ -141,6 +141,19 @@ static dl_status input_grad_direct(const dl_tensor *g, const dl_tensor *w,
     return st;
 }
 
+/* With an empty batch no kernel writes the weight and bias gradients:
+ * targets that dl_grad_target just made (beta 0) are set to zero. */
+static void zero_fresh_targets(const dl_tensor *x, dl_tensor *dw, float beta_w, dl_tensor *db,
+                               float beta_b)
+{
+    if (x->shape[0] != 0)
+        return;
+    if (dw && beta_w == 0)
+        dl_fill_(dw, 0.0f);
+    if (db && beta_b == 0)
+        dl_fill_(db, 0.0f);
+}
+
 static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     const dl_tensor *x = dl_saved(node, 0), *w = dl_saved(node, 1);
@@ -162,6 +175,7 @@ static dl_status conv2d_backward(dl_node *node, const dl_tensor *out, const dl_t
         (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
         (!node->inputs[0]->requires_grad ||
          (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK)) {
+        zero_fresh_targets(x, dw, beta_w, db, beta_b);
         dl_conv_geometry turned;
         bool dx_direct = dx && input_grad_by_direct_loops(x, w, &geo, &turned);
         for (int64_t first = 0; first < n && (dw || (dx && !dx_direct)); first += chunk) {
@@ -210,6 +224,7 @@ static dl_status conv2d_spectral_or_direct_backward(dl_node *node, const dl_tens
         (!bias || (st = dl_grad_target(bias, &db, &beta_b)) == DL_OK) &&
         (!node->inputs[0]->requires_grad ||
          (st = dl_empty("conv2d", 4, x->shape, &dx)) == DL_OK)) {
+        zero_fresh_targets(x, dw, beta_w, db, beta_b);
         conv_grads out = {dw ? dl_data(dw) : NULL, db ? dl_data(db) : NULL,
                           dx ? dl_data(dx) : NULL, beta_w, beta_b};
         st = fft ? conv_fft_backward(xspec, wspec, x->shape, w->shape, &geo, gc, &out)

@@ -84,16 +84,79 @@ dl_status dl_l1_loss(const dl_tensor *pred, const dl_tensor *target,
     return reduce_losses(d, reduction, out);
 }
 
-/* log(x) clamped below at -100, as PyTorch's BCELoss does. */
-static dl_status clamped_log(const dl_tensor *x, dl_tensor **out)
+/* dL/dp = g (p - t) / max(p (1 - p), 1e-12) and dL/dt = g log((1 - p) / p),
+ * PyTorch's float32 rules: the gradient stays finite where the log was
+ * clamped, so a saturated sigmoid before bce passes back 0, not NaN. */
+static dl_status bce_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
-    dl_tensor *l;
-    dl_status st = dl_unary(DL_LOG, x, &l);
+    const dl_tensor *saved_p = dl_saved(node, 0), *saved_t = dl_saved(node, 1);
+    if (!saved_p || !saved_t)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *p, *t, *gc, *grad[2] = {NULL, NULL};
+    dl_status st = dl_contiguous(saved_p, &p);
     if (st != DL_OK)
         return st;
-    st = dl_clamp(l, -100.0f, INFINITY, out);
-    dl_release(l);
+    if ((st = dl_contiguous(saved_t, &t)) == DL_OK) {
+        if ((st = dl_contiguous(g, &gc)) == DL_OK) {
+            const float *pv = dl_data(p), *tv = dl_data(t), *gv = dl_data(gc);
+            int64_t n = dl_numel(p);
+            for (int k = 0; k < 2 && st == DL_OK; k++)
+                if (node->inputs[k]->requires_grad)
+                    st = dl_empty("bce", p->ndim, p->shape, &grad[k]);
+            float *gp = grad[0] ? dl_data(grad[0]) : NULL, *gt = grad[1] ? dl_data(grad[1]) : NULL;
+            for (int64_t i = 0; st == DL_OK && i < n; i++) {
+                if (gp)
+                    gp[i] = gv[i] * (pv[i] - tv[i]) / fmaxf((1.0f - pv[i]) * pv[i], 1e-12f);
+                if (gt)
+                    gt[i] = gv[i] * (log1pf(-pv[i]) - logf(pv[i]));
+            }
+            dl_release(gc);
+        }
+        dl_release(t);
+    }
+    dl_release(p);
+    for (int k = 0; k < 2; k++)
+        if (st == DL_OK && grad[k]) {
+            st = dl_accumulate_grad(node->inputs[k], grad[k]);
+            grad[k] = NULL;
+        }
+    dl_release(grad[0]);
+    dl_release(grad[1]);
     return st;
+}
+
+/* Per-element -(t log p + (1 - t) log(1 - p)), each log clamped below at
+ * -100 as PyTorch's BCELoss does; prob holds values in [0, 1]. */
+static dl_status bce_elementwise(const dl_tensor *prob, const dl_tensor *target,
+                                 dl_tensor **out)
+{
+    dl_tensor *p, *t;
+    dl_status st = dl_contiguous(prob, &p);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_contiguous(target, &t)) == DL_OK) {
+        if ((st = dl_empty("bce", prob->ndim, prob->shape, out)) == DL_OK) {
+            const float *pv = dl_data(p), *tv = dl_data(t);
+            float *o = dl_data(*out);
+            for (int64_t i = 0, n = dl_numel(p); i < n; i++)
+                o[i] = (tv[i] - 1.0f) * fmaxf(log1pf(-pv[i]), -100.0f) -
+                       tv[i] * fmaxf(logf(pv[i]), -100.0f);
+        }
+        dl_release(t);
+    }
+    dl_release(p);
+    const dl_tensor *inputs[2] = {prob, target};
+    if (st != DL_OK || !dl_needs_grad(2, inputs))
+        return st;
+    dl_node *node = dl_record("bce", bce_backward, *out, 2, inputs);
+    if (!node) {
+        dl_release(*out);
+        *out = NULL;
+        return DL_ERR_MEMORY;
+    }
+    dl_save(node, prob);
+    dl_save(node, target);
+    return DL_OK;
 }
 
 dl_status dl_bce(const dl_tensor *prob, const dl_tensor *target,
@@ -115,24 +178,10 @@ dl_status dl_bce(const dl_tensor *prob, const dl_tensor *target,
                            (double)p[i], (long long)i + 1);
         }
     dl_release(pc);
-    /* -(t log p + (1 - t) log(1 - p)) */
-    dl_tensor *log_p = NULL, *one_minus_p = NULL, *log_q = NULL, *one_minus_t = NULL, *a = NULL;
-    if ((st = clamped_log(prob, &log_p)) == DL_OK &&
-        (st = dl_binary_scalar(DL_SUB, prob, 1.0f, true, &one_minus_p)) == DL_OK &&
-        (st = clamped_log(one_minus_p, &log_q)) == DL_OK &&
-        (st = dl_binary_scalar(DL_SUB, target, 1.0f, true, &one_minus_t)) == DL_OK &&
-        (st = dl_binary(DL_MUL, target, log_p, &a)) == DL_OK &&
-        (st = step(DL_MUL, &log_q, one_minus_t, 0)) == DL_OK &&
-        (st = step(DL_ADD, &a, log_q, 0)) == DL_OK && (st = step_unary(DL_NEG, &a)) == DL_OK) {
-        st = reduce_losses(a, reduction, out);
-        a = NULL;
-    }
-    dl_release(log_p);
-    dl_release(one_minus_p);
-    dl_release(log_q);
-    dl_release(one_minus_t);
-    dl_release(a);
-    return st;
+    dl_tensor *losses;
+    if ((st = bce_elementwise(prob, target, &losses)) != DL_OK)
+        return st;
+    return reduce_losses(losses, reduction, out);
 }
 
 dl_status dl_bce_with_logits(const dl_tensor *logits, const dl_tensor *target,

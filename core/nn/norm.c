@@ -36,6 +36,8 @@ static inline int64_t run_start(const group_layout *l, int64_t k, int64_t b)
 
 static group_layout batch_layout(const dl_tensor *x)
 {
+    if (dl_numel(x) == 0)          /* nothing to walk; its sizes may not multiply */
+        return (group_layout){x->shape[1], 0, 0, 0, 0};
     int64_t hw = x->ndim == 4 ? x->shape[2] * x->shape[3] : 1;
     return (group_layout){x->shape[1], x->shape[0], hw, hw, x->shape[1] * hw};
 }

@@ -126,6 +126,50 @@ static void graphs_are_freed_with_or_without_backward(void **state)
     assert_int_equal(dl_memory_in_use(), before);
 }
 
+/* A join of more tensors than a node's inline slots keeps every gradient
+ * and frees cleanly; a failed join leaves *out untouched. */
+static void joins_of_many_tensors_keep_every_gradient(void **state)
+{
+    size_t before = dl_memory_in_use();
+    dl_tensor *ts[12], *y, *loss;
+    for (int i = 0; i < 12; i++)
+        ts[i] = leaf(1, SHAPE(2), VALUES((float)i, 1));
+    assert_int_equal(dl_stack(12, (const dl_tensor *const *)ts, 0, &y), DL_OK);
+    assert_int_equal(dl_binary(DL_MUL, y, y, &loss), DL_OK);
+    dl_tensor *sum;
+    assert_int_equal(dl_reduce(DL_SUM, loss, -1, false, 0, &sum), DL_OK);
+    assert_int_equal(dl_backward(sum, NULL), DL_OK);
+    for (int i = 0; i < 12; i++)
+        expect_tensor(ts[i]->grad, 1, SHAPE(2), VALUES(2.0f * i, 2), 0);
+    dl_tensor *bad = TENSOR(1, SHAPE(3), 1, 2, 3), *out = NULL, *last = ts[11];
+    ts[11] = bad;
+    assert_int_equal(dl_stack(12, (const dl_tensor *const *)ts, 0, &out), DL_ERR_SHAPE);
+    assert_null(out);
+    ts[11] = last;
+    dl_release(bad);
+    dl_release(sum);
+    dl_release(loss);
+    dl_release(y);
+    for (int i = 0; i < 12; i++)
+        dl_release(ts[i]);
+    assert_int_equal(dl_memory_in_use(), before);
+}
+
+/* t[i] = v through dl_set_row_ bumps the version a backward checks. */
+static void writing_a_row_bumps_the_version(void **state)
+{
+    dl_tensor *w = leaf(1, SHAPE(3), VALUES(1, 1, 1)), *x = TENSOR(1, SHAPE(3), 4, 5, 6);
+    dl_tensor *loss = weighted_sum(w, x);
+    assert_int_equal(dl_set_row_(x, 0, NULL, 100), DL_OK);
+    assert_int_equal(dl_backward(loss, NULL), DL_ERR_ARGUMENT);
+    expect_error("changed in place");
+    assert_int_equal(dl_set_row_(w, 0, NULL, 100), DL_ERR_ARGUMENT);
+    expect_error("bad argument #1 to '__newindex' (cannot change a tensor that requires grad");
+    dl_release(loss);
+    dl_release(w);
+    dl_release(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +179,8 @@ int main(void)
         cmocka_unit_test(backward_misuse_is_explained),
         cmocka_unit_test(changing_a_saved_tensor_in_place_is_refused),
         cmocka_unit_test(graphs_are_freed_with_or_without_backward),
+        cmocka_unit_test(joins_of_many_tensors_keep_every_gradient),
+        cmocka_unit_test(writing_a_row_bumps_the_version),
     };
     return cmocka_run_group_tests_name("autograd", tests, NULL, NULL);
 }

@@ -230,6 +230,29 @@ static dl_status run_bce_with_logits(dl_tensor *const *in, dl_tensor **out)
     return dl_bce_with_logits(in[0], in[1], DL_REDUCE_MEAN, out);
 }
 
+static dl_status run_gelu_tanh(dl_tensor *const *in, dl_tensor **out)
+{
+    return dl_gelu(in[0], true, out);
+}
+
+/* clone() and a copying contiguous() (of a transposed view) pass g back. */
+static dl_status run_clone_contiguous(dl_tensor *const *in, dl_tensor **out)
+{
+    dl_tensor *copy, *t, *c;
+    dl_status st = dl_clone_recorded(in[0], &copy);
+    if (st != DL_OK)
+        return st;
+    if ((st = dl_transpose(copy, 0, 1, &t)) == DL_OK) {
+        if ((st = dl_contiguous_recorded(t, &c)) == DL_OK) {
+            st = dl_binary(DL_MUL, c, c, out);
+            dl_release(c);
+        }
+        dl_release(t);
+    }
+    dl_release(copy);
+    return st;
+}
+
 /* ---- the table ---- */
 
 #define ONE(nd, ...) 1, {nd}, {{__VA_ARGS__}}
@@ -306,6 +329,8 @@ static const grad_case cases[] = {
     {"l1_loss", TWO(2, 2, S(3, 2), S(3, 2)), false, run_l1_loss, 0},
     {"bce", TWO(2, 2, S(3, 2), S(3, 2)), PROBABILITIES, run_bce, 0},
     {"bce_with_logits", TWO(2, 2, S(3, 2), S(3, 2)), false, run_bce_with_logits, 0},
+    {"gelu tanh", ONE(2, 3, 4), false, run_gelu_tanh, 0},
+    {"clone, contiguous", ONE(2, 3, 4), false, run_clone_contiguous, 0},
 };
 
 static void every_op_matches_finite_differences(void **state)

@@ -143,8 +143,8 @@ static void malformed_headers_are_refused_before_allocating(void **state)
         {{"PK\3\4xxxxxxxx", 12}, "t.idx: byte 0: not an IDX file (it must start with two "
                                  "zero bytes, got 0x50 0x4b)"},
         {{{0, 0, 0x07, 1, 0, 0, 0, 1, 5}, 9}, "t.idx: byte 2: unknown IDX element type 0x07"},
-        {{{0, 0, 8, 0}, 4}, "t.idx: byte 3: 0 dimensions (tensors have 1 to 4)"},
-        {{{0, 0, 8, 5}, 4}, "t.idx: byte 3: 5 dimensions (tensors have 1 to 4)"},
+        {{{0, 0, 8, 0}, 4}, "t.idx: byte 3: 0 dimensions (tensors have 1 to 8)"},
+        {{{0, 0, 8, 9}, 4}, "t.idx: byte 3: 9 dimensions (tensors have 1 to 8)"},
         {{{0, 0, 8, 2, 0, 0, 0, 1}, 8}, "t.idx: truncated at byte 8: the header of 2 dimensions "
                                         "has 12 bytes"},
         {{{0, 0, 8, 1, 0, 0, 0, 10, 1, 2, 3}, 11}, "t.idx: truncated: the header promises 10 u8 "

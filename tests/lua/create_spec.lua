@@ -170,9 +170,9 @@ describe("dl.tensor", function()
                  "numbers or a tensor, got string)", dl.tensor, "x")
     end)
 
-    it("refuses more than 4 levels", function()
-        H.raises("bad argument #1 to 'tensor' (expected at most 4 levels of nesting, " ..
-                 "got more)", dl.tensor, {{{{{1}}}}})
+    it("refuses more than 8 levels", function()
+        H.raises("bad argument #1 to 'tensor' (expected at most 8 levels of nesting, " ..
+                 "got more)", dl.tensor, {{{{{{{{{1}}}}}}}}})
     end)
 end)
 
@@ -184,8 +184,8 @@ describe("creator errors", function()
         H.raises("bad argument #1 to 'randn' (expected a size >= 0 at [2], got -3)",
                  dl.randn, {2, -3})
         H.raises("bad argument #1 to 'rand' (expected a size, got string)", dl.rand, "a")
-        H.raises("bad argument #5 to 'zeros' (expected at most 4 sizes, got 5)",
-                 dl.zeros, 1, 2, 3, 4, 5)
+        H.raises("bad argument #9 to 'zeros' (expected at most 8 sizes, got 9)",
+                 dl.zeros, 1, 2, 3, 4, 5, 6, 7, 8, 9)
         H.raises("bad argument #2 to 'zeros' (unknown option 'requires_gradd')",
                  dl.zeros, 2, {requires_gradd = true})
         H.raises("bad argument #2 to 'ones' (expected option 'requires_grad' to be a " ..

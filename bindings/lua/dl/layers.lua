@@ -38,8 +38,9 @@ local function options(fn, argn, opts, known)
             local names = {}
             for name in pairs(known) do names[#names + 1] = name end
             table.sort(names)
-            raise(("bad argument #%d to '%s' (unknown option '%s'; known: %s)")
-                  :format(argn, fn, tostring(key), table.concat(names, ", ")))
+            raise(("bad argument #%d to '%s' (unknown option '%s'; %s)")
+                  :format(argn, fn, tostring(key), #names == 0 and "it takes no options"
+                          or "known: " .. table.concat(names, ", ")))
         end
         if known[key] ~= "size" and type(value) ~= known[key] then
             raise(("bad argument #%d to '%s' (expected option '%s' to be a %s, got %s)")
@@ -375,7 +376,8 @@ layers.Flatten = Flatten
 local Dropout = Module:extend("Dropout")
 
 --- nn.Dropout(p = 0.5): zeroes a share p of the inputs while training.
-function Dropout:init(p)
+function Dropout:init(p, opts)
+    options("Dropout", 2, opts, {})
     p = p or 0.5
     if type(p) ~= "number" or p < 0 or p > 1 then
         raise(("bad argument #1 to 'Dropout' (expected a probability in [0, 1], got %s)"):format(tostring(p)))
@@ -491,9 +493,10 @@ layers.LayerNorm = LayerNorm
 local Embedding = Module:extend("Embedding")
 
 --- nn.Embedding(n, d): a table of n vectors of size d, looked up by 1-based index.
-function Embedding:init(num, dim)
+function Embedding:init(num, dim, opts)
     num = check_count("Embedding", 1, num, "the number of entries")
     dim = check_count("Embedding", 2, dim, "the vector size")
+    options("Embedding", 3, opts, {})
     rawset(self, "num_embeddings", num)
     rawset(self, "embedding_dim", dim)
     self.weight = parameter("Embedding", dl.randn, num, dim)
@@ -513,6 +516,10 @@ layers.Embedding = Embedding
 
 local function activation(name, method)
     local Activation = Module:extend(name)
+    --- nn.ReLU() and friends take no options: any given is refused
+    function Activation:init(opts)
+        options(name, 1, opts, {})
+    end
     function Activation:forward(x) return x[method](x) end
     return Activation
 end
@@ -520,12 +527,40 @@ end
 layers.ReLU = activation("ReLU", "relu")
 layers.Sigmoid = activation("Sigmoid", "sigmoid")
 layers.Tanh = activation("Tanh", "tanh")
-layers.GELU = activation("GELU", "gelu")
+
+local GELU = Module:extend("GELU")
+
+--- nn.GELU({approximate = "none" | "tanh"}): exact, or PyTorch's tanh form.
+function GELU:init(opts)
+    opts = options("GELU", 1, opts, {approximate = "string"})
+    local approximate = opts.approximate or "none"
+    if approximate ~= "none" and approximate ~= "tanh" then
+        raise(("bad argument #1 to 'GELU' (expected approximate = \"none\" or \"tanh\", got \"%s\")")
+              :format(approximate))
+    end
+    rawset(self, "approximate", approximate)
+end
+
+function GELU:forward(x)
+    check_input("GELU", x)
+    return x:gelu({approximate = self.approximate})
+end
+
+function GELU:extra_repr()
+    return self.approximate == "tanh" and 'approximate="tanh"' or ""
+end
+
+layers.GELU = GELU
 
 local function along_dim(name, method)
     local Layer = Module:extend(name)
     --- nn.Softmax(dim) / nn.LogSoftmax(dim); dim defaults to the last
-    function Layer:init(dim)
+    function Layer:init(dim, opts)
+        if dim ~= nil and not math.tointeger(dim) then
+            raise(("bad argument #1 to '%s' (expected a dim as a whole number, got %s)")
+                  :format(name, type(dim) == "number" and tostring(dim) or type(dim)))
+        end
+        options(name, 2, opts, {})
         rawset(self, "dim", dim or -1)
     end
     function Layer:forward(x) return x[method](x, self.dim) end
@@ -590,6 +625,7 @@ layers.Hardtanh = activation_with("Hardtanh", "hardtanh", {"min_val", "max_val"}
 layers.Mish = activation_with("Mish", "mish", {})
 
 local Identity = Module:extend("Identity")
+function Identity:init(opts) options("Identity", 1, opts, {}) end
 function Identity:forward(x) return x end
 layers.Identity = Identity
 

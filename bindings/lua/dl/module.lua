@@ -300,9 +300,13 @@ local Sequential = Module:extend("Sequential")
 
 --- nn.Sequential{layer1, layer2, ...}: applies the layers in order;
 --- model[i] is layer i.
-function Sequential:init(layers)
+function Sequential:init(layers, ...)
     if type(layers) ~= "table" then
         raise("bad argument #1 to 'Sequential' (expected a list of layers, got " .. type(layers) .. ")")
+    end
+    if is_module(layers) or select("#", ...) > 0 then
+        raise("bad argument #1 to 'Sequential' (expected one list of layers, nn.Sequential{a, b}, "
+              .. "got the layers as separate arguments)")
     end
     for i, layer in ipairs(layers) do
         if not is_module(layer) then
