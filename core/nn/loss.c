@@ -3,8 +3,9 @@
  *
  * cross_entropy is fused: one pass computes log-softmax and the loss per
  * row and keeps the probabilities, so backward is just p - target
- * (the smoothed one-hot). nll_loss picks log-probabilities. The
- * elementwise losses are compositions of differentiable ops.
+ * (the smoothed one-hot). nll_loss picks log-probabilities. bce is one
+ * elementwise pass with PyTorch's backward rule; the other elementwise
+ * losses are compositions of differentiable ops.
  */
 #include <math.h>
 #include <stdio.h>
@@ -269,15 +270,40 @@ dl_status dl_l1_loss(const dl_tensor *pred, const dl_tensor *target,
     return reduce_losses(d, reduction, out);
 }
 
-/* log(x) clamped below at -100, as PyTorch's BCELoss does. */
-static dl_status clamped_log(const dl_tensor *x, dl_tensor **out)
+/* dL/dp = g (p - t) / max(p (1 - p), 1e-12), PyTorch's BCELoss rule: finite
+ * where a saturated sigmoid gives p = 0 or 1 (the chain rule through the
+ * clamped logs would give 0/0 there). dL/dt = g (log(1 - p) - log p), not
+ * clamped (as PyTorch), for a target that requires grad. */
+static dl_status bce_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
-    dl_tensor *l;
-    dl_status st = dl_unary(DL_LOG, x, &l);
+    const dl_tensor *prob = dl_saved(node, 0), *target = dl_saved(node, 1);
+    if (!prob || !target)
+        return DL_ERR_ARGUMENT;
+    dl_tensor *gc, *grad = NULL, *grad_t = NULL;
+    dl_status st = dl_contiguous(g, &gc);
     if (st != DL_OK)
         return st;
-    st = dl_clamp(l, -100.0f, INFINITY, out);
-    dl_release(l);
+    int64_t n = dl_numel(prob);
+    if ((st = dl_empty("bce", prob->ndim, prob->shape, &grad)) == DL_OK &&
+        node->inputs[1]->requires_grad)
+        st = dl_empty("bce", prob->ndim, prob->shape, &grad_t);
+    if (st != DL_OK) {
+        dl_release(gc);
+        dl_release(grad);
+        return st;
+    }
+    const float *p = dl_data(prob), *t = dl_data(target), *gv = dl_data(gc);
+    float *d = dl_data(grad), *dt = grad_t ? dl_data(grad_t) : NULL;
+    for (int64_t i = 0; i < n; i++) {
+        d[i] = gv[i] * (p[i] - t[i]) / fmaxf(p[i] * (1.0f - p[i]), 1e-12f);
+        if (dt)
+            dt[i] = gv[i] * (logf(1.0f - p[i]) - logf(p[i]));
+    }
+    dl_release(gc);
+    st = dl_accumulate_grad(node->inputs[0], grad);
+    if (grad_t && st == DL_OK)
+        return dl_accumulate_grad(node->inputs[1], grad_t);
+    dl_release(grad_t);
     return st;
 }
 
@@ -287,7 +313,7 @@ dl_status dl_bce(const dl_tensor *prob, const dl_tensor *target,
     dl_status st = check_same_shape("bce", prob, target);
     if (st != DL_OK)
         return st;
-    dl_tensor *pc;
+    dl_tensor *pc, *tc = NULL, *losses = NULL;
     if ((st = dl_contiguous(prob, &pc)) != DL_OK)
         return st;
     const float *p = dl_data(pc);
@@ -299,25 +325,35 @@ dl_status dl_bce(const dl_tensor *prob, const dl_tensor *target,
                            "element %lld; use bce_with_logits for raw scores)",
                            (double)p[i], (long long)i + 1);
         }
-    dl_release(pc);
-    /* -(t log p + (1 - t) log(1 - p)) */
-    dl_tensor *log_p = NULL, *one_minus_p = NULL, *log_q = NULL, *one_minus_t = NULL, *a = NULL;
-    if ((st = clamped_log(prob, &log_p)) == DL_OK &&
-        (st = dl_binary_scalar(DL_SUB, prob, 1.0f, true, &one_minus_p)) == DL_OK &&
-        (st = clamped_log(one_minus_p, &log_q)) == DL_OK &&
-        (st = dl_binary_scalar(DL_SUB, target, 1.0f, true, &one_minus_t)) == DL_OK &&
-        (st = dl_binary(DL_MUL, target, log_p, &a)) == DL_OK &&
-        (st = step(DL_MUL, &log_q, one_minus_t, 0)) == DL_OK &&
-        (st = step(DL_ADD, &a, log_q, 0)) == DL_OK && (st = step_unary(DL_NEG, &a)) == DL_OK) {
-        st = reduce_losses(a, reduction, out);
-        a = NULL;
+    if ((st = dl_contiguous(target, &tc)) == DL_OK)
+        st = dl_empty("bce", pc->ndim, pc->shape, &losses);
+    if (st != DL_OK) {
+        dl_release(pc);
+        dl_release(tc);
+        return st;
     }
-    dl_release(log_p);
-    dl_release(one_minus_p);
-    dl_release(log_q);
-    dl_release(one_minus_t);
-    dl_release(a);
-    return st;
+    /* -(t log p + (1 - t) log(1 - p)), each log clamped below at -100 as
+     * PyTorch's BCELoss does */
+    const float *t = dl_data(tc);
+    float *l = dl_data(losses);
+    for (int64_t i = 0, n = dl_numel(pc); i < n; i++)
+        l[i] = -(t[i] * fmaxf(logf(p[i]), -100.0f) +
+                 (1.0f - t[i]) * fmaxf(logf(1.0f - p[i]), -100.0f));
+    const dl_tensor *inputs[2] = {prob, target};
+    if (dl_needs_grad(2, inputs)) {
+        dl_node *node = dl_record("bce", bce_backward, losses, 2, inputs);
+        if (!node) {
+            dl_release(pc);
+            dl_release(tc);
+            dl_release(losses);
+            return DL_ERR_MEMORY;
+        }
+        dl_save(node, pc);
+        dl_save(node, tc);
+    }
+    dl_release(pc);
+    dl_release(tc);
+    return reduce_losses(losses, reduction, out);
 }
 
 dl_status dl_bce_with_logits(const dl_tensor *logits, const dl_tensor *target,
