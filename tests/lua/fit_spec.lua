@@ -437,6 +437,19 @@ describe("Module:fit on bad input", function()
                 {loss = "mse", metrics = {"accuracy"}})
     end)
 
+    it("checks the validation set against the model and the loss before training", function()
+        refuses("bad argument #2 to 'fit' (the model cannot take the rows of the validation set, " ..
+                "of shape (5, 3): bad argument #1 to 'linear' (expected shape (*, 4), got (2, 3)))",
+                mlp(2), {x, y}, {loss = "cross_entropy", validation = {dl.zeros(5, 3), dl.ones(5)}})
+        refuses("bad argument #2 to 'fit' (loss 'cross_entropy' does not fit the model's output " ..
+                "(5, 2) and the targets (5, 2): its targets are class labels 1..C, one per " ..
+                "sample (N))", mlp(2), {x, y},
+                {loss = "cross_entropy", validation = {dl.zeros(5, 4), dl.ones(5, 2)}})
+        refuses("bad argument #2 to 'fit' (the validation set has targets 0..1, but loss " ..
+                "'cross_entropy' needs class labels 1..2 (whole numbers; the model has 2 " ..
+                "outputs))", mlp(2), {x, y}, {loss = "cross_entropy", validation = {x, y - 1}})
+    end)
+
     it("refuses a bad callback and a class_weight that does not fit", function()
         refuses("bad argument #2 to 'fit' (callback 1 must be a table with at least one of " ..
                 "on_train_begin, on_epoch_begin, on_batch_end, on_epoch_end, on_train_end, got " ..

@@ -63,16 +63,22 @@ local function make_optimizer(model, spec, lr)
     return optim[class](model, opts)
 end
 
--- The rows of ds as a small batch, run through the model without a graph
--- in eval mode: the output fit checks the loss and targets against.
-local function probe(model, ds)
+-- The first rows of ds (argument n of fn, called `what`) run through the
+-- model without a graph in eval mode: the output fit checks the loss and
+-- targets against. A model that cannot take the rows is an error saying so.
+local function probe(model, ds, fn, n, what)
     local rows = math.min(#ds, 2)
     local x = ds:_range(1, rows)
     local was_training = model.training
     model:eval()
     local ok, out = pcall(dl.no_grad, function() return model(x) end)
     model:train(was_training)
-    if not ok then error(out, 0) end
+    if not ok then
+        local shape = x:shape()
+        shape[1] = #ds
+        argerror(fn, n, "the model cannot take the rows of %s, of shape (%s): %s", what,
+                 table.concat(shape, ", "), tostring(out):gsub("^[^:]*:%d+: ", ""))
+    end
     if not dl.is_tensor(out) then
         argerror("fit", 1, "expected the model to return a tensor, got %s", type(out))
     end
@@ -112,7 +118,7 @@ end
 -- kind|nil, extra = list of dl.metrics names, threshold =}.
 local function task(model, ds, loss, metrics, fn, what)
     local spec = check.loss(fn, 2, loss)
-    local out, y = probe(model, ds)
+    local out, y = probe(model, ds, fn, 1, what)
     local reshape = spec.kind ~= "custom" and check.targets(fn, 2, spec, out, y, #ds) or nil
     local classes = spec.kind == "multiclass" and out:size(2) or (ds.classes and #ds.classes)
     local shift = check.labels(fn, 1, spec, ds.y, classes, what)
@@ -131,8 +137,11 @@ local function task(model, ds, loss, metrics, fn, what)
     return t
 end
 
--- Another set (validation) checked against the task of the training set.
-local function check_other_set(t, ds, what)
+-- Another set (validation) checked against the task of the training set:
+-- the model takes its rows, and its targets fit the loss.
+local function check_other_set(model, t, ds, what)
+    local out, y = probe(model, ds, "fit", 2, what)
+    if t.loss.kind ~= "custom" then check.targets("fit", 2, t.loss, out, y, #ds) end
     if t.loss.kind == "multiclass" or t.loss.kind == "binary" then
         check.labels("fit", 2, t.loss, ds.y, t.classes, what)
     end
@@ -210,7 +219,7 @@ local function prepare(model, data, opts)
         train, val = train:subset(dl.arange(1, at + 1)), train:subset(dl.arange(at + 1, n + 1))
     end
     local t = task(model, train, opts.loss, opts.metrics, "fit", "the training set")
-    if val then check_other_set(t, val, "the validation set") end
+    if val then check_other_set(model, t, val, "the validation set") end
     t.weights = check.class_weight("fit", 2, opts.class_weight, t.loss, t.classes)
     local s = {
         train = train, val = val, task = t,
@@ -467,7 +476,7 @@ end
 --- docs/ref/training.md.
 function Module:fit(data, opts)
     if not base.Module.is_module(self) then
-        argerror("fit", 0, "call it as model:fit(data, options)")
+        argerror("fit", 1, "expected a model: call it as model:fit(data, options)")
     end
     local s = prepare(self, data, opts)
     rawset(self, "_fit", {loss = s.task.loss, metrics = s.task.metrics})
@@ -499,7 +508,7 @@ function Module:evaluate(data, opts)
     else
         -- metrics only: the output read as a classifier's (scores, or one
         -- probability per sample)
-        local out, y = probe(self, ds)
+        local out, y = probe(self, ds, "evaluate", 1, "the data")
         t = {loss_name = "output", metrics = check.metrics("evaluate", 2, metrics, nil),
              extra = {}, threshold = 0.5}
         for _, name in ipairs(t.metrics) do
