@@ -92,6 +92,14 @@ describe("Module:fit", function()
         assert.truthy(text:find("\n  lr +0.02$"))
     end)
 
+    it("draws with dl.plot: the loss and metric series, not lr or seconds", function()
+        local x, y = blobs(40)
+        local hist = mlp(2):fit({x, y}, {epochs = 2, loss = "cross_entropy", verbose = false,
+                                         metrics = {"accuracy"}, validation = {x, y}})
+        local figure = require("dl.plot_kinds").history(hist)
+        assert.equals("history:accuracy,loss,val_accuracy,val_loss", figure.key)
+    end)
+
     it("measures validation_split on the last rows, before shuffling", function()
         local x, y = blobs(100)
         local model = mlp(2)
