@@ -276,6 +276,7 @@ end
 local function tally_batch(t, tally, out, y, loss_value)
     local n = #y
     tally.loss, tally.seen = tally.loss + loss_value * n, tally.seen + n
+    if not (t.wants_accuracy or tally.keep) then return end
     if not t.accuracy_kind then
         if tally.keep then   -- regression metrics read the outputs themselves
             tally.preds[#tally.preds + 1] = out:detach():reshape(y:shape())
@@ -372,6 +373,7 @@ local function train_epoch(model, s, epoch, bar, where)
         if cb.on_batch_end then batch_hooks[#batch_hooks + 1] = cb end
     end
     local poll = dl.interrupt_requested
+    local function running() return tally_figures(t, tally, "", true, true) end
     local batch = 0
     for x, y in s.train:batches(s.batch_size, {shuffle = s.shuffle, augment = s.augment}) do
         batch = batch + 1
@@ -392,7 +394,7 @@ local function train_epoch(model, s, epoch, bar, where)
             local logs = {loss = value, size = #y, epoch = epoch}
             for _, cb in ipairs(batch_hooks) do cb:on_batch_end(batch, logs) end
         end
-        bar:update(batch, tally.seen, function() return tally_figures(t, tally, "", true, true) end)
+        bar:update(batch, tally.seen, running)
         if poll() then return tally, batch, "interrupt" end
         if rawget(model, "stop_training") then return tally, batch, "callback" end
     end
