@@ -15,6 +15,7 @@ local dl = require "dl"
 local base = require "dl.module"
 local optim = require "dl.optim"
 local check = require "dl.fit_check"
+local T = require "dl.fit_task"
 local History = require "dl.history"
 local progress = require "dl.progress"
 
@@ -61,90 +62,6 @@ local function make_optimizer(model, spec, lr)
     end
     if lr then opts.lr = lr end
     return optim[class](model, opts)
-end
-
--- The first rows of ds (argument n of fn, called `what`) run through the
--- model without a graph in eval mode: the output fit checks the loss and
--- targets against. A model that cannot take the rows is an error saying so.
-local function probe(model, ds, fn, n, what)
-    local rows = math.min(#ds, 2)
-    local x = ds:_range(1, rows)
-    local was_training = model.training
-    model:eval()
-    local ok, out = pcall(dl.no_grad, function() return model(x) end)
-    model:train(was_training)
-    if not ok then
-        local shape = x:shape()
-        shape[1] = #ds
-        argerror(fn, n, "the model cannot take the rows of %s, of shape (%s): %s", what,
-                 table.concat(shape, ", "), tostring(out):gsub("^[^:]*:%d+: ", ""))
-    end
-    if not dl.is_tensor(out) then
-        argerror("fit", 1, "expected the model to return a tensor, got %s", type(out))
-    end
-    return out, ds.y:narrow(1, 1, rows)
-end
-
--- How batch targets are made to fit the output: labels of two named
--- classes shifted to 0/1 for bce, and N targets viewed as N x 1.
-local function target_adapter(shift, reshape)
-    if shift == 0 and reshape == nil then return nil end
-    return function(y)
-        if shift ~= 0 then y = y - shift end
-        if reshape then
-            local shape = {#y}
-            for d = 2, #reshape do shape[d] = reshape[d] end
-            y = y:reshape(shape)
-        end
-        return y
-    end
-end
-
--- How accuracy reads outputs: "multiclass" (argmax) or "binary" (threshold).
-local function accuracy_kind(spec, out, y, wants_accuracy)
-    if spec.kind == "multiclass" or spec.kind == "binary" then return spec.kind end
-    if spec.kind == "regression" then return nil end
-    if out:dim() == 2 and out:size(2) >= 2 and y:dim() == 1 then return "multiclass" end
-    if out:numel() == #out and y:numel() == #y then return "binary" end
-    if wants_accuracy then
-        argerror("fit", 2, "metric 'accuracy' cannot read the model's output %s against the " ..
-                 "targets %s (expected N x C scores with labels 1..C, or one 0/1 output per " ..
-                 "sample)", check.shape_text(out), check.shape_text(y))
-    end
-end
-
--- The loss, targets and metrics of a run, checked against a probe of the
--- model on `ds`: {loss = spec, adapt = fn|nil, metrics = list, accuracy =
--- kind|nil, extra = list of dl.metrics names, threshold =}.
-local function task(model, ds, loss, metrics, fn, what)
-    local spec = check.loss(fn, 2, loss)
-    local out, y = probe(model, ds, fn, 1, what)
-    local reshape = spec.kind ~= "custom" and check.targets(fn, 2, spec, out, y, #ds) or nil
-    local classes = spec.kind == "multiclass" and out:size(2) or (ds.classes and #ds.classes)
-    local shift = check.labels(fn, 1, spec, ds.y, classes, what)
-    local names = check.metrics(fn, 2, metrics, spec)
-    local t = {loss = spec, loss_name = spec.name, adapt = target_adapter(shift, reshape),
-               metrics = names,
-               shift = shift, reshape = reshape, classes = classes,
-               threshold = spec.threshold or 0.5, extra = {}}
-    local wants_accuracy = false
-    for _, name in ipairs(names) do
-        if name == "accuracy" then wants_accuracy = true else t.extra[#t.extra + 1] = name end
-    end
-    local adapted = t.adapt and t.adapt(y) or y
-    t.accuracy_kind = accuracy_kind(spec, out, adapted, wants_accuracy or #t.extra > 0)
-    t.wants_accuracy = wants_accuracy
-    return t
-end
-
--- Another set (validation) checked against the task of the training set:
--- the model takes its rows, and its targets fit the loss.
-local function check_other_set(model, t, ds, what)
-    local out, y = probe(model, ds, "fit", 2, what)
-    if t.loss.kind ~= "custom" then check.targets("fit", 2, t.loss, out, y, #ds) end
-    if t.loss.kind == "multiclass" or t.loss.kind == "binary" then
-        check.labels("fit", 2, t.loss, ds.y, t.classes, what)
-    end
 end
 
 -- Callbacks as a list, each a table with at least one known hook.
@@ -218,8 +135,9 @@ local function prepare(model, data, opts)
         end
         train, val = train:subset(dl.arange(1, at + 1)), train:subset(dl.arange(at + 1, n + 1))
     end
-    local t = task(model, train, opts.loss, opts.metrics, "fit", "the training set")
-    if val then check_other_set(model, t, val, "the validation set") end
+    if opts.loss == nil then check.loss("fit", 2, nil) end   -- fit needs one
+    local t = T.task(model, train, opts.loss, opts.metrics, "fit", "the training set")
+    if val then T.check_other_set(model, t, val, "the validation set") end
     t.weights = check.class_weight("fit", 2, opts.class_weight, t.loss, t.classes)
     local s = {
         train = train, val = val, task = t,
@@ -231,119 +149,6 @@ local function prepare(model, data, opts)
     }
     s.optimizer = make_optimizer(model, opts.optimizer, opts.lr)
     return s
-end
-
--- ---- one batch -----------------------------------------------------------------------
-
--- The batch's loss: the loss by name (weighted per sample by class_weight,
--- averaged over the batch as Keras does) or the user's function.
-local function batch_loss(t, out, y)
-    if not t.weights then return t.loss.fn(out, y) end
-    local per_sample = t.loss.fn(out, y, {reduction = "none"})
-    local w
-    if t.loss.kind == "binary" then
-        local w0, w1 = t.weights[1], t.weights[2]
-        w = y * (w1 - w0) + w0
-    else
-        w = t.weights:index_select(1, y)
-    end
-    return (per_sample * w):mean()
-end
-
--- Predicted labels (and scores when `scores`) of a batch's output.
-local function read_output(t, out, scores)
-    local kind = t.accuracy_kind
-    if kind == "multiclass" then
-        local s
-        if scores then
-            s = t.loss_name == "cross_entropy" and out:softmax(2)
-                or (t.loss_name == "nll" or t.loss_name == "nll_loss") and out:exp() or out
-        end
-        return out:argmax(2), s
-    end
-    local s
-    if scores then s = t.loss_name == "bce_with_logits" and out:sigmoid() or out end
-    return out:gt(t.threshold), s
-end
-
--- A running tally of one pass: loss sum, correct count, and the
--- predictions dl.metrics needs at the end.
-local function new_tally(t)
-    return {loss = 0, seen = 0, correct = 0, count = 0, preds = {}, scores = {}, targets = {},
-            keep = #t.extra > 0}
-end
-
-local function tally_batch(t, tally, out, y, loss_value)
-    local n = #y
-    tally.loss, tally.seen = tally.loss + loss_value * n, tally.seen + n
-    if not (t.wants_accuracy or tally.keep) then return end
-    if not t.accuracy_kind then
-        if tally.keep then   -- regression metrics read the outputs themselves
-            tally.preds[#tally.preds + 1] = out:detach():reshape(y:shape())
-            tally.targets[#tally.targets + 1] = y
-        end
-        return
-    end
-    local o = out:detach()
-    local pred, scores = read_output(t, o, tally.keep)
-    local target = y
-    if t.accuracy_kind == "binary" and pred:numel() == n then
-        pred, target = pred:reshape(n), y:reshape(n)
-        if scores then scores = scores:reshape(n) end
-    end
-    if t.wants_accuracy then
-        tally.correct = tally.correct + pred:eq(target):sum():item()
-        tally.count = tally.count + target:numel()
-    end
-    if tally.keep then
-        local i = #tally.preds + 1
-        tally.preds[i], tally.scores[i], tally.targets[i] = pred, scores, target
-    end
-end
-
--- The figures of a tally: loss, accuracy, and (unless `running`) the
--- dl.metrics ones.
-local function tally_figures(t, tally, prefix, with_loss, running)
-    local logs = {}
-    if with_loss then logs[prefix .. "loss"] = tally.loss / math.max(tally.seen, 1) end
-    if t.wants_accuracy then
-        logs[prefix .. "accuracy"] = tally.correct / math.max(tally.count, 1)
-    end
-    if tally.keep and #tally.preds > 0 and not running then
-        local metrics = require "dl.metrics"
-        local pred, target = dl.cat(tally.preds, 1), dl.cat(tally.targets, 1)
-        local scores = #tally.scores > 0 and dl.cat(tally.scores, 1) or nil
-        for _, name in ipairs(t.extra) do
-            local input = check.SCORE_METRICS[name] and scores or pred
-            local value = metrics[name](input, target)
-            if type(value) ~= "number" then
-                argerror(name, 1, "dl.metrics.%s returned %s, not a number", name, type(value))
-            end
-            logs[prefix .. name] = value
-        end
-    end
-    return logs
-end
-
--- ---- evaluation -------------------------------------------------------------------------
-
--- Runs the model over ds in batches, without a graph and in eval mode, and
--- returns the figures (prefixed, e.g. "val_").
-local function measure(model, ds, t, batch_size, prefix)
-    local was_training = model.training
-    model:eval()
-    local tally = new_tally(t)
-    local ok, err = pcall(dl.no_grad, function()
-        for x, y in ds:batches(batch_size, {shuffle = false}) do
-            if t.adapt then y = t.adapt(y) end
-            local out = model(x)
-            local loss = t.loss and t.loss.fn(out, y):item() or 0
-            tally_batch(t, tally, out, y, loss)
-        end
-    end)
-    model:train(was_training)
-    if not ok then error(err, 0) end
-    return tally_figures(t, tally, prefix, t.loss ~= nil)
 end
 
 -- ---- the training loop -----------------------------------------------------------------
@@ -367,20 +172,20 @@ end
 -- stopped early ("interrupt", "nan", "callback") or nil.
 local function train_epoch(model, s, epoch, bar, where)
     local t, opt = s.task, s.optimizer
-    local tally = new_tally(t)
+    local tally = T.new_tally(t)
     local batch_hooks = {}
     for _, cb in ipairs(s.callbacks) do
         if cb.on_batch_end then batch_hooks[#batch_hooks + 1] = cb end
     end
     local poll = dl.interrupt_requested
-    local function running() return tally_figures(t, tally, "", true, true) end
+    local function running() return T.tally_figures(t, tally, "", true, true) end
     local batch = 0
     for x, y in s.train:batches(s.batch_size, {shuffle = s.shuffle, augment = s.augment}) do
         batch = batch + 1
         where.batch = batch
         if t.adapt then y = t.adapt(y) end
         local out = model(x)
-        local loss = batch_loss(t, out, y)
+        local loss = T.batch_loss(t, out, y)
         local value = loss:item()
         if not finite(value) and s.stop_on_nan then
             where.value = value
@@ -389,7 +194,7 @@ local function train_epoch(model, s, epoch, bar, where)
         opt:zero_grad()
         loss:backward()
         opt:step()
-        tally_batch(t, tally, out, y, value)
+        T.tally_batch(t, tally, out, y, value)
         if #batch_hooks > 0 then
             local logs = {loss = value, size = #y, epoch = epoch}
             for _, cb in ipairs(batch_hooks) do cb:on_batch_end(batch, logs) end
@@ -412,9 +217,9 @@ local function run_epochs(model, s, hist, bar, where)
         model:train()
         local tally, batches, stop = train_epoch(model, s, epoch, bar, where)
         if stop == "interrupt" or stop == "nan" then return stop end
-        local logs = tally_figures(t, tally, "", true)
+        local logs = T.tally_figures(t, tally, "", true)
         if s.val then
-            for k, v in pairs(measure(model, s.val, t, s.batch_size, "val_")) do logs[k] = v end
+            for k, v in pairs(T.measure(model, s.val, t, s.batch_size, "val_")) do logs[k] = v end
         end
         logs.lr = s.optimizer.lr
         logs.seconds = dl.clock() - start
@@ -504,22 +309,8 @@ function Module:evaluate(data, opts)
         argerror("evaluate", 2, "nothing to measure: give {loss =} or {metrics =} " ..
                  "(or fit the model first)")
     end
-    local t
-    if loss ~= nil then
-        t = task(self, ds, loss, metrics, "evaluate", "the data")
-    else
-        -- metrics only: the output read as a classifier's (scores, or one
-        -- probability per sample)
-        local out, y = probe(self, ds, "evaluate", 1, "the data")
-        t = {loss_name = "output", metrics = check.metrics("evaluate", 2, metrics, nil),
-             extra = {}, threshold = 0.5}
-        for _, name in ipairs(t.metrics) do
-            if name == "accuracy" then t.wants_accuracy = true else t.extra[#t.extra + 1] = name end
-        end
-        t.accuracy_kind = accuracy_kind({kind = "custom"}, out, y, true)
-        if t.accuracy_kind == "binary" then t.adapt = target_adapter(0, out:shape()) end
-    end
-    return measure(self, ds, t, opts.batch_size or 32, "")
+    local t = T.task(self, ds, loss, metrics, "evaluate", "the data")
+    return T.measure(self, ds, t, opts.batch_size or 32, "")
 end
 
 --- m:predict(x | data, {batch_size=32}) -> the outputs for every row, in
