@@ -3,9 +3,8 @@
  *
  * cross_entropy is fused: one pass computes log-softmax and the loss per
  * row and keeps the probabilities, so backward is just p - target
- * (the smoothed one-hot). nll_loss picks log-probabilities. bce is one
- * elementwise pass with PyTorch's backward rule; the other elementwise
- * losses are compositions of differentiable ops.
+ * (the smoothed one-hot). nll_loss picks log-probabilities. The
+ * elementwise losses are compositions of differentiable ops.
  */
 #include <math.h>
 #include <stdio.h>

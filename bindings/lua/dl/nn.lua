@@ -15,13 +15,13 @@ local nn = {
 
 for name, layer in pairs(layers) do nn[name] = layer end
 
-require "dl.fit"    -- Module:fit, Module:evaluate, Module:predict
-nn.callbacks = require "dl.callbacks"
-
 --- Losses: nn.mse_loss(pred, target, {reduction = "mean" | "sum" | "none"}) and
 --- friends; cross_entropy also takes {label_smoothing = }.
 for _, name in ipairs{"mse_loss", "l1_loss", "bce", "bce_with_logits", "cross_entropy", "nll_loss"} do
     nn[name] = F[name]
 end
+
+require "dl.fit"    -- Module:fit, Module:evaluate, Module:predict
+nn.callbacks = require "dl.callbacks"
 
 return nn
