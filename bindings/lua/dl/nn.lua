@@ -4,6 +4,7 @@ local layers = require "dl.layers"
 local F = require "dl.functional"
 local init = require "dl.initializers"
 local optim = require "dl.optim"
+require "dl.fit"    -- adds Module:fit, Module:evaluate, Module:predict
 
 local nn = {
     Module = base.Module,
@@ -11,6 +12,7 @@ local nn = {
     functional = F,
     init = init,
     utils = {clip_grad_norm = optim.clip_grad_norm, l1_penalty = optim.l1_penalty},
+    callbacks = require "dl.callbacks",
 }
 
 for name, layer in pairs(layers) do nn[name] = layer end
@@ -20,8 +22,5 @@ for name, layer in pairs(layers) do nn[name] = layer end
 for _, name in ipairs{"mse_loss", "l1_loss", "bce", "bce_with_logits", "cross_entropy", "nll_loss"} do
     nn[name] = F[name]
 end
-
-require "dl.fit"    -- Module:fit, Module:evaluate, Module:predict
-nn.callbacks = require "dl.callbacks"
 
 return nn
