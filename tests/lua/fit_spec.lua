@@ -201,6 +201,11 @@ describe("Module:fit", function()
         local x, y = blobs(50)
         local model = mlp(2)
         local opt = optim.Adam(model, {lr = 0.01})
+        local steps, step = 0, opt.step
+        opt.step = function(self)
+            steps = steps + 1
+            return step(self)
+        end
         local calls = 0
         local function loss(out, target)
             calls = calls + 1
@@ -209,7 +214,7 @@ describe("Module:fit", function()
         model:fit({x, y}, {epochs = 2, batch_size = 25, loss = loss, optimizer = opt,
                            verbose = false})
         assert.equals(4, calls)
-        assert.equals(4, opt.step_count)
+        assert.equals(4, steps)
     end)
 
     it("takes a batch size larger than the set as one batch, as Keras does", function()
@@ -402,9 +407,10 @@ describe("Module:fit on bad input", function()
                 "got 'lbfgs')", m, {x, y}, {loss = "cross_entropy", optimizer = "lbfgs"})
         refuses("bad argument #2 to 'fit' (expected option 'validation_split' to be a fraction " ..
                 "in (0, 1), got 1)", m, {x, y}, {loss = "cross_entropy", validation_split = 1})
-        refuses("bad argument #2 to 'SGD' (unknown option 'momentun'; known: dampening, lr, " ..
-                "momentum, nesterov, weight_decay)", m, {x, y},
-                {loss = "cross_entropy", optimizer = {"sgd", momentun = 0.9}})
+        -- the optimiser's own check (its list of known options is optim's)
+        assert.truthy(H.err(m.fit, m, {x, y}, {loss = "cross_entropy",
+                                               optimizer = {"sgd", momentun = 0.9}})
+                      :find("^bad argument #2 to 'SGD' %(unknown option 'momentun'"))
     end)
 
     it("refuses empty sets and data that is not a set", function()
