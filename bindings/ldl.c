@@ -1,6 +1,7 @@
 /*
  * ldl.c -- luaopen_dl: builds the dl table from every binding area, adds
- * the machine functions (manual_seed, clock, threads, memory, blas_info),
+ * the machine functions (manual_seed, clock, threads, memory, blas_info,
+ * the interrupt deferral fit uses),
  * and registers the embedded pure-Lua modules in package.preload.
  */
 #include <dlfcn.h>
@@ -83,7 +84,37 @@ static int l_blas_info(lua_State *L)
     return 1;
 }
 
+/* dl.deferring_interrupts(fn, ...) -> fn(...): while fn runs, a first
+ * Ctrl-C does not stop it but is noted for dl.interrupt_requested() (fn
+ * polls it at safe points, as fit does after each batch); a second one
+ * interrupts as usual. Errors of fn pass through. */
+static int l_deferring_interrupts(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TFUNCTION)
+        return ldl_argerror(L, 1, "deferring_interrupts", "expected a function, got %s",
+                            luaL_typename(L, 1));
+    dl_defer_interrupts(true);
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    dl_defer_interrupts(false);
+    if (status != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* dl.interrupt_requested() -> true, once, when Ctrl-C was pressed since the
+ * code started (noted while deferring, or an interrupt that was caught);
+ * forgets the request. */
+static int l_interrupt_requested(lua_State *L)
+{
+    bool requested = dl_take_deferred_interrupt() || dl_interrupted();
+    dl_clear_interrupt();
+    lua_pushboolean(L, requested);
+    return 1;
+}
+
 static const luaL_Reg machine[] = {
+    {"deferring_interrupts", l_deferring_interrupts},
+    {"interrupt_requested", l_interrupt_requested},
     {"manual_seed", l_manual_seed},
     {"clock", l_clock},
     {"threads", l_threads},

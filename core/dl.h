@@ -119,11 +119,23 @@ void dl_cache_clear(void);
 
 /* ---- machine ----------------------------------------------------------- */
 
-/* Asks running loops to stop at their next check. Async-signal-safe. */
-void dl_request_interrupt(void);
+/* Asks running loops to stop at their next check, and returns true: the
+ * caller (a Ctrl-C handler) should stop the running code too. While
+ * interrupts are deferred, the first request is only noted, for code that
+ * polls dl_take_deferred_interrupt() at a safe point (fit after a batch),
+ * and it returns false; a second one stops as usual. Async-signal-safe. */
+bool dl_request_interrupt(void);
 
-/* Forgets a pending interrupt request (call before running user code). */
+/* Forgets a pending interrupt request, deferred or not (call before
+ * running user code). */
 void dl_clear_interrupt(void);
+
+/* Starts (on) or ends (off) a stretch of code that polls for interrupts
+ * itself; stretches nest. Ending the outermost forgets a noted request. */
+void dl_defer_interrupts(bool on);
+
+/* True, once, when a request was noted while interrupts were deferred. */
+bool dl_take_deferred_interrupt(void);
 
 /* True when an interrupt was requested and not yet cleared. */
 bool dl_interrupted(void);

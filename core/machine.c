@@ -10,15 +10,39 @@
 #include "dl.h"
 
 static volatile sig_atomic_t interrupt_requested;
+static volatile sig_atomic_t deferral_depth;    /* dl_defer_interrupts(true) minus (false) */
+static volatile sig_atomic_t deferred_request;  /* a request noted while deferring */
 
-void dl_request_interrupt(void)
+bool dl_request_interrupt(void)
 {
+    if (deferral_depth > 0 && !deferred_request) {
+        deferred_request = 1;
+        return false;
+    }
     interrupt_requested = 1;
+    return true;
 }
 
 void dl_clear_interrupt(void)
 {
     interrupt_requested = 0;
+    deferred_request = 0;
+}
+
+void dl_defer_interrupts(bool on)
+{
+    deferral_depth += on ? 1 : -1;
+    if (deferral_depth <= 0) {
+        deferral_depth = 0;
+        deferred_request = 0;
+    }
+}
+
+bool dl_take_deferred_interrupt(void)
+{
+    bool noted = deferred_request != 0;
+    deferred_request = 0;
+    return noted;
 }
 
 bool dl_interrupted(void)

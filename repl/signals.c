@@ -12,9 +12,11 @@
  * the core's loops to stop (dl_request_interrupt). Both are
  * async-signal-safe. lua.c gives the second Ctrl-C default handling at
  * once; here a second press is still only a request (code may rightly
- * take a moment to stop, as fit finishing its batch), and only the third
+ * take a moment to stop), and only the third
  * unanswered one warns and restores the default, so that code stuck in C
- * can still be killed from the keyboard.
+ * can still be killed from the keyboard. Code that defers interrupts
+ * (dl_defer_interrupts: fit finishing its batch) gets the first press as a
+ * note it polls for; the next ones interrupt as above.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,7 +75,8 @@ static void on_running_interrupt(int sig)
 {
     static const char warning[] =
         "\ndlrepl: the code does not stop; one more Ctrl-C ends dlrepl\n";
-    dl_request_interrupt();
+    if (!dl_request_interrupt())
+        return;     /* deferred: the code (fit) stops at its next safe point */
     lua_sethook(running_state, interrupt_hook,
                 LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
     if (++presses >= PRESSES_BEFORE_DEFAULT) {

@@ -6,6 +6,7 @@ local F = require "dl.functional"
 require "dl.losses"   -- adds the composed losses to F
 local init = require "dl.initializers"
 local optim = require "dl.optim"
+require "dl.fit"    -- adds Module:fit, Module:evaluate, Module:predict
 
 local nn = {
     Module = base.Module,
@@ -13,6 +14,7 @@ local nn = {
     functional = F,
     init = init,
     utils = {clip_grad_norm = optim.clip_grad_norm, l1_penalty = optim.l1_penalty},
+    callbacks = require "dl.callbacks",
 }
 
 for name, layer in pairs(layers) do nn[name] = layer end

@@ -249,7 +249,11 @@ function K.history(hist, o)
     end
     local names = {}
     for name, v in pairs(hist) do
-        if type(name) == "string" and is_history_series(v) then names[#names + 1] = name end
+        -- fit's history also records each epoch's lr and seconds: not curves
+        if type(name) == "string" and is_history_series(v) and name ~= "lr"
+           and name ~= "seconds" then
+            names[#names + 1] = name
+        end
     end
     if #names == 0 then
         K.argerror("plot", 1, "expected a history (a table of named series such as "
