@@ -255,3 +255,13 @@ describe("nn.callbacks options", function()
                  cbs.csv_logger, {})
     end)
 end)
+
+describe("a callback", function()
+    it("prints as the call that makes it, with its settings", function()
+        assert.equal('nn.callbacks.early_stopping{min_delta = 0, mode = "auto", monitor = "val_loss", '
+                     .. 'patience = 5, restore_best = true, verbose = true}',
+                     tostring(cbs.early_stopping{patience = 5, restore_best = true}))
+        assert.equal('nn.callbacks.csv_logger{append = false, path = "log.csv", separator = ","}',
+                     tostring(cbs.csv_logger{path = "log.csv"}))
+    end)
+end)

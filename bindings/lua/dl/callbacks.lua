@@ -82,8 +82,28 @@ local function improves(mode, value, best, min_delta)
     return value > best + min_delta
 end
 
+-- A callback prints as its constructor call with the settings it was made
+-- with: nn.callbacks.early_stopping{monitor = "val_loss", patience = 5, ...}.
+local function describe(self)
+    local parts = {}
+    for _, key in ipairs(rawget(self, "_settings")) do
+        local value = rawget(self, key)
+        parts[#parts + 1] = ("%s = %s"):format(key, type(value) == "string" and ("%q"):format(value)
+                                                     or tostring(value))
+    end
+    return ("%s{%s}"):format(getmetatable(self).__name, table.concat(parts, ", "))
+end
+
 local function new(class, fields)
     class.__index = class
+    class.__tostring = describe
+    local settings = {}
+    for key, value in pairs(fields) do
+        local kind = type(value)
+        if kind == "string" or kind == "number" or kind == "boolean" then settings[#settings + 1] = key end
+    end
+    table.sort(settings)
+    fields._settings = settings
     return setmetatable(fields, class)
 end
 
