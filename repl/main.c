@@ -47,7 +47,7 @@ static void print_usage(FILE *out, const char *bad_option)
             "  --echo    run 'script' as if typed at the prompt, each statement\n"
             "            shown after the prompt before its output (a transcript)\n"
             "  --norc    do not run ~/" RC_FILE " before the prompt\n"
-            "  --version show the versions of dlrepl, Lua, OpenBLAS and FFTW\n"
+            "  --version show the versions of dlrepl, Lua, OpenBLAS, FFTW and the kernel set\n"
             "  --        stop handling options\n"
             "  -         stop handling options and execute stdin\n"
             "With no script and no -e, the prompt starts (or, when stdin is not\n"
@@ -255,8 +255,8 @@ static void open_help(lua_State *L)
 
 static void print_versions(void)
 {
-    printf("%s %s\n%s\n%s\nFFTW %s\n", PROGNAME, DL_VERSION, LUA_RELEASE, dl_blas_info(),
-           fftwf_version);
+    printf("%s %s\n%s\n%s\nFFTW %s\nkernels %s\n", PROGNAME, DL_VERSION, LUA_RELEASE,
+           dl_blas_info(), fftwf_version, dl_kernel_set());
     fflush(stdout);
 }
 
