@@ -496,6 +496,10 @@ static int l_mm(lua_State *L)
 
 /* ---- pieces ---- */
 
+/* The most views chunk and split return: one Lua table of that many
+ * tensors is already 2 GB. */
+#define MAX_PIECES (1 << 24)
+
 /* Pushes a list of the narrow views of a along dim with the given sizes. */
 static int push_pieces(lua_State *L, const char *fn, const dl_tensor *a, int dim,
                        const int64_t *sizes, int64_t n)
@@ -519,8 +523,11 @@ static int l_chunk(lua_State *L)
         return ldl_argerror(L, 2, "chunk", "expected a number of chunks >= 1, got %lld",
                             (long long)chunks);
     int dim = ldl_optdim(L, 3, "chunk", a->ndim, 0);
-    int64_t size = a->shape[dim], each = (size + chunks - 1) / chunks;
-    int64_t n = each > 0 ? (size + each - 1) / each : (size == 0 ? chunks : 0);
+    int64_t size = a->shape[dim], each = size / chunks + (size % chunks != 0);
+    int64_t n = each > 0 ? size / each + (size % each != 0) : chunks;
+    if (n > MAX_PIECES)
+        return ldl_argerror(L, 2, "chunk", "expected at most %d pieces, got %lld",
+                            MAX_PIECES, (long long)n);
     int64_t *sizes = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *sizes, 0);
     for (int64_t i = 0; i < n; i++)
         sizes[i] = each > 0 ? (size - i * each < each ? size - i * each : each) : 0;
@@ -545,6 +552,9 @@ static int l_split(lua_State *L)
                 return ldl_argerror(L, 2, "split", "expected sizes >= 0, got %s at [%lld]",
                                     luaL_tolstring(L, -1, NULL), (long long)i + 1);
             lua_pop(L, 1);
+            if (sizes[i] > size - total)
+                return ldl_argerror(L, 2, "split", "expected sizes that add up to %lld (the size "
+                                    "of dim %d), got more", (long long)size, dim + 1);
             total += sizes[i];
         }
         if (total != size)
@@ -555,7 +565,10 @@ static int l_split(lua_State *L)
     int64_t each = ldl_checkinteger(L, 2, "split");
     if (each < 1)
         return ldl_argerror(L, 2, "split", "expected a size >= 1, got %lld", (long long)each);
-    int64_t n = (size + each - 1) / each;
+    int64_t n = size / each + (size % each != 0);
+    if (n > MAX_PIECES)
+        return ldl_argerror(L, 2, "split", "expected at most %d pieces, got %lld",
+                            MAX_PIECES, (long long)n);
     int64_t *sizes = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *sizes, 0);
     for (int64_t i = 0; i < n; i++)
         sizes[i] = size - i * each < each ? size - i * each : each;

@@ -139,6 +139,8 @@ static dl_status sorted_positions(const char *fn, const dl_tensor *a, int dim, b
     }
     const float *xv = dl_data(x);
     float *p = dl_data(*out);
+    if (dl_numel(*out) == 0)            /* nothing to write (rows may still be many) */
+        outer = 0;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < inner; j++) {
             for (int64_t k = 0; k < n; k++)
