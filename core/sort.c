@@ -131,16 +131,23 @@ static dl_status sorted_positions(const char *fn, const dl_tensor *a, int dim, b
     dl_status st = dl_contiguous(a, &x);
     if (st != DL_OK)
         return st;
-    entry *row = malloc((size_t)(n > 0 ? n : 1) * sizeof *row);
-    if (!row || (st = dl_empty(fn, a->ndim, shape, out)) != DL_OK) {
-        free(row);
+    if ((st = dl_empty(fn, a->ndim, shape, out)) != DL_OK) {
         dl_release(x);
-        return row ? st : dl_fail(DL_ERR_MEMORY, "%s: out of memory", fn);
+        return st;
+    }
+    if (dl_numel(*out) == 0) {          /* nothing to write (rows may still be many or long) */
+        dl_release(x);
+        return DL_OK;
+    }
+    entry *row = malloc((size_t)(n > 0 ? n : 1) * sizeof *row);
+    if (!row) {
+        dl_release(*out);
+        *out = NULL;
+        dl_release(x);
+        return dl_fail(DL_ERR_MEMORY, "%s: out of memory", fn);
     }
     const float *xv = dl_data(x);
     float *p = dl_data(*out);
-    if (dl_numel(*out) == 0)            /* nothing to write (rows may still be many) */
-        outer = 0;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < inner; j++) {
             for (int64_t k = 0; k < n; k++)
