@@ -392,6 +392,16 @@ end
 
 -- dl.plot(hist, {title=, xlabel=}): loss and metric curves of a training
 -- history; called again with a grown history, redraws the same figure.
-local function plot_history(_, hist, o) draw("plot", K.history(hist, o)) end
+-- Search results (dl.search) give their score per trial as the history.
+local function plot_history(_, hist, o)
+    if type(hist) == "table" and type(hist.plot_series) == "function" then
+        local series, defaults = hist:plot_series()
+        if type(o) == "table" then
+            for k, v in pairs(o) do defaults[k] = v end
+        end
+        hist, o = series, (o == nil or type(o) == "table") and defaults or o
+    end
+    draw("plot", K.history(hist, o))
+end
 
 return setmetatable(plot, {__call = plot_history})
