@@ -171,8 +171,9 @@ end
 
 --- dl.search.grid(space, fn, {points = 3, mode = "max"}) -> results: one
 --- trial for every combination of the dimensions' values: every choice,
---- every integer of an int range (or `points` of them), `points` evenly
---- spread values of a real range (in log scale for loguniform).
+--- `points` evenly spread values of a real range (in log scale for
+--- loguniform), every integer of an int range (when it holds more than
+--- `points`, or 10 if points is not given, that many evenly spread ones).
 function search.grid(space_table, f, opts)
     local fn = "grid"
     local names = S.check(fn, space_table)
@@ -180,7 +181,7 @@ function search.grid(space_table, f, opts)
     opts = options(fn, opts, with{points = count(1)})
     local run = new_run(fn, space_table, names, f, opts)
     local lists = {}
-    for i, name in ipairs(names) do lists[i] = S.grid_values(space_table[name], opts.points or 3) end
+    for i, name in ipairs(names) do lists[i] = S.grid_values(space_table[name], opts.points or 3, opts.points or 10) end
     -- the combinations in odometer order, the last name turning fastest
     local index = {}
     for i = 1, #names do index[i] = 1 end

@@ -57,7 +57,8 @@ end
 
 -- A range dimension after checking its bounds.
 local function range(kind, low, high, positive, whole)
-    for n, v in ipairs{low, high} do
+    for n = 1, 2 do
+        local v = n == 1 and low or high
         if not finite(v) then argerror(kind, n, "a finite number", shown(v)) end
         if whole and math.type(v) ~= "integer" and v ~= math.floor(v) then
             argerror(kind, n, "a whole number", shown(v))
@@ -151,14 +152,15 @@ function space.draw(s, names, rng)
     return params
 end
 
---- space.grid_values(dim, points) -> the list of values a grid visits:
---- every choice, every integer of an int range (up to `points` evenly
---- spread ones when the range is wider), `points` evenly spread reals
---- (in log scale for loguniform).
-function space.grid_values(dim, points)
+--- space.grid_values(dim, points, whole_points) -> the list of values a
+--- grid visits: every choice, every integer of an int range of up to
+--- `whole_points` values (else `whole_points` evenly spread ones),
+--- `points` evenly spread reals (in log scale for loguniform).
+function space.grid_values(dim, points, whole_points)
     if not space.is_dimension(dim) then return {dim} end
     if dim.kind == "choice" then return dim.values end
     local out = {}
+    if dim.kind == "int" then points = whole_points end
     if dim.kind == "int" and dim.high - dim.low + 1 <= points then
         for v = dim.low, dim.high do out[#out + 1] = v end
         return out
