@@ -229,20 +229,27 @@ local function flattened_columns(kept, per)
     return dl.tensor(columns)
 end
 
--- Removes the fraction `amount` of layer i's outputs with the smallest L1
--- norm, and the matching inputs of layer j and of the BatchNorms between.
-local function prune_pair(fn, model, amount, i, j, flattened)
-    local layer = model[i]
+-- The output channels of weight layer `layer` that channel pruning keeps:
+-- all but the fraction `amount` with the smallest L1 norm (at least one),
+-- 1-based and ascending; nil when none goes.
+local function channels_to_keep(layer, amount)
     local w = effective_weight(layer)
     local outputs = w:size(1)
     local remove = math.min(math.floor(amount * outputs), outputs - 1)
-    if remove == 0 then return end
+    if remove == 0 then return nil end
     local l1 = w:abs():reshape(outputs, -1):sum(2)
     local _, order = l1:topk(outputs - remove, 1)
     local kept = order:totable()
     table.sort(kept)
+    return kept
+end
+
+-- Keeps the output channels `kept` of layer i, and the matching inputs of
+-- layer j and of the BatchNorms between.
+local function remove_channels(fn, model, kept, i, j, flattened)
     local index = dl.tensor(kept)
-    keep_outputs(layer, index)
+    local outputs = model[i].weight:size(1)
+    keep_outputs(model[i], index)
     for k = i + 1, j - 1 do
         if model[k].running_mean then keep_norm(model[k], index) end
     end
@@ -262,6 +269,8 @@ end
 --- output feeds the next weight layer through per-channel layers only
 --- (activations, Dropout, pooling, BatchNorm, a Flatten before a Linear),
 --- and the matching inputs of that next layer and of the BatchNorms between.
+--- Every layer's channels are chosen on the weights before pruning (as
+--- torch.nn.utils.prune.ln_structured with n = 1, dim = 0 does per layer).
 --- The last weight layer (the model's outputs) is never pruned. The
 --- parameters are new tensors: make the optimiser after pruning.
 function prune.channels(model, opts)
@@ -285,8 +294,10 @@ function prune.channels(model, opts)
                  .. "activations, pooling, BatchNorm or Flatten) by another", "none")
     end
     dl.no_grad(function()
-        for _, found in ipairs(targets) do
-            prune_pair(fn, model, amount, table.unpack(found))
+        -- every layer's channels are chosen on the weights before any removal
+        for _, target in ipairs(targets) do target.kept = channels_to_keep(model[target[1]], amount) end
+        for _, target in ipairs(targets) do
+            if target.kept then remove_channels(fn, model, target.kept, table.unpack(target)) end
         end
     end)
     return model
