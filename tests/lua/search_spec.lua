@@ -206,6 +206,25 @@ describe("failures and interrupts", function()
         assert.are.equal(3, #res)
         assert.truthy(tostring(res):find("interrupted"))
     end)
+
+    it("stops at a Ctrl-C that lands between trials", function()
+        local n = 0
+        local res = S.tpe({x = S.uniform(0, 1)}, function(p)
+            n = n + 1
+            if n == 3 then    -- reading the score raises, outside the trial's own pcall
+                return setmetatable({}, {__index = function() error("interrupted!", 0) end})
+            end
+            return p.x
+        end, {trials = 10, seed = 1})
+        assert.is_true(res.interrupted)
+        assert.are.equal(2, #res.trials)
+        assert.are.equal(3, n)
+    end)
+
+    it("lets other errors of the search itself through", function()
+        local msg = H.err(S.random, {x = S.uniform(0, 1)}, function() return 1 end, {trials = 2, verbose = 1})
+        assert.truthy(msg:find("option 'verbose' to be true or false", 1, true), msg)
+    end)
 end)
 
 describe("results", function()

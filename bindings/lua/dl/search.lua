@@ -145,6 +145,16 @@ function Run:trial(params, budget)
     return record
 end
 
+-- Runs the search loop `loop`; Ctrl-C landing outside a trial (between
+-- two) also ends the search with the trials finished so far.
+function Run:guard(loop)
+    local ok, err = pcall(loop)
+    if not ok then
+        if not is_interrupt(err) then error(err, 0) end
+        self.res.interrupted = true
+    end
+end
+
 -- The finished results; raises when every trial failed.
 function Run:finish(fn)
     local res = self.res:finish()
@@ -185,19 +195,21 @@ function search.grid(space_table, f, opts)
     -- the combinations in odometer order, the last name turning fastest
     local index = {}
     for i = 1, #names do index[i] = 1 end
-    while true do
-        local params = {}
-        for i, name in ipairs(names) do params[name] = lists[i][index[i]] end
-        if not run:trial(params) then break end
-        local i = #names
-        while i >= 1 do
-            index[i] = index[i] + 1
-            if index[i] <= #lists[i] then break end
-            index[i] = 1
-            i = i - 1
+    run:guard(function()
+        while true do
+            local params = {}
+            for i, name in ipairs(names) do params[name] = lists[i][index[i]] end
+            if not run:trial(params) then return end
+            local i = #names
+            while i >= 1 do
+                index[i] = index[i] + 1
+                if index[i] <= #lists[i] then break end
+                index[i] = 1
+                i = i - 1
+            end
+            if i == 0 then return end
         end
-        if i == 0 then break end
-    end
+    end)
     return run:finish(fn)
 end
 
@@ -209,9 +221,11 @@ function search.random(space_table, f, opts)
     check_function(fn, f)
     opts = options(fn, opts, with{trials = count(1)})
     local run = new_run(fn, space_table, names, f, opts)
-    for _ = 1, opts.trials or 20 do
-        if not run:trial(S.draw(space_table, names, run.rng)) then break end
-    end
+    run:guard(function()
+        for _ = 1, opts.trials or 20 do
+            if not run:trial(S.draw(space_table, names, run.rng)) then return end
+        end
+    end)
     return run:finish(fn)
 end
 
@@ -241,25 +255,26 @@ function search.halving(space_table, f, opts)
     local run = new_run(fn, space_table, names, f, opts)
     local alive = {}
     for i = 1, trials do alive[i] = S.draw(space_table, names, run.rng) end
-    for round = 0, rounds do
-        local b = round == rounds and budget or first * eta ^ round
-        if whole then b = math.max(1, math.floor(b + 0.5)) end
-        local scored = {}
-        for _, params in ipairs(alive) do
-            local record = run:trial(params, b)
-            if not record then return run:finish(fn) end
-            if record.score then scored[#scored + 1] = record end
+    run:guard(function()
+        for round = 0, rounds do
+            local b = round == rounds and budget or first * eta ^ round
+            if whole then b = math.max(1, math.floor(b + 0.5)) end
+            local scored = {}
+            for _, params in ipairs(alive) do
+                local record = run:trial(params, b)
+                if not record then return end
+                if record.score then scored[#scored + 1] = record end
+            end
+            if round == rounds then return end
+            table.sort(scored, function(a, c)
+                if a.score ~= c.score then return run:gain(a.score) > run:gain(c.score) end
+                return a.trial < c.trial
+            end)
+            alive = {}
+            for i = 1, math.min(#scored, math.max(1, #scored // eta)) do alive[i] = scored[i].params end
+            if #alive == 0 then return end
         end
-        if round == rounds then break end
-        table.sort(scored, function(a, c)
-            if a.score ~= c.score then return run:gain(a.score) > run:gain(c.score) end
-            return a.trial < c.trial
-        end)
-        alive = {}
-        local keep = math.max(1, #scored // eta)
-        for i = 1, math.min(keep, #scored) do alive[i] = scored[i].params end
-        if #alive == 0 then break end
-    end
+    end)
     return run:finish(fn)
 end
 
@@ -278,20 +293,22 @@ function search.tpe(space_table, f, opts)
     local startup = opts.startup or 10
     local settings = {gamma = opts.gamma or 0.25, candidates = opts.candidates or 24}
     local finished = {}
-    for i = 1, opts.trials or 30 do
-        local params
-        if i <= startup or #finished < 2 then
-            params = S.draw(space_table, names, run.rng)
-        else
-            params = tpe.propose(space_table, names, finished, run.rng, settings)
+    run:guard(function()
+        for i = 1, opts.trials or 30 do
+            local params
+            if i <= startup or #finished < 2 then
+                params = S.draw(space_table, names, run.rng)
+            else
+                params = tpe.propose(space_table, names, finished, run.rng, settings)
+            end
+            local record = run:trial(params)
+            if not record then return end
+            if record.score then
+                finished[#finished + 1] = {params = params, score = run:gain(record.score),
+                                           trial = record.trial}
+            end
         end
-        local record = run:trial(params)
-        if not record then break end
-        if record.score then
-            finished[#finished + 1] = {params = params, score = run:gain(record.score),
-                                       trial = record.trial}
-        end
-    end
+    end)
     return run:finish(fn)
 end
 
