@@ -158,6 +158,10 @@ end
 -- The finished results; raises when every trial failed.
 function Run:finish(fn)
     local res = self.res:finish()
+    if res.interrupted then
+        io.stderr:write(("dl.search.%s: interrupted; the %d finished trials are kept\n")
+                        :format(fn, #res.trials))
+    end
     if #res.trials > 0 and res.best == nil and not res.interrupted then
         raise(("%s: all %d trials failed; the first with: %s"):format(fn, #res.trials,
               res.trials[1].error))
