@@ -263,12 +263,29 @@ describe("results", function()
     end)
 
     it("give dl.plot the score per trial and the best so far", function()
-        local series, o = res:plot_series()
+        local kind, series, o = res:plot_series()
+        assert.are.equal("history", kind)
         assert.are.equal(6, #series.score)
         for i, r in ipairs(res.trials) do assert.are.equal(r.score, series.score[i]) end
         assert.are.equal(series.score[1], series.best_score[1])
         assert.are.equal(res.best.score, series.best_score[6])
         assert.are.equal("trial", o.xlabel)
+    end)
+
+    it("give dl.plot the score against one parameter", function()
+        local kind, x, y, o, axis = res:plot_series{param = "lr"}
+        assert.are.equal("scatter", kind)
+        for i, r in ipairs(res.trials) do
+            assert.are.equal(r.params.lr, x[i])
+            assert.are.equal(r.score, y[i])
+        end
+        assert.are.equal("lr", o.xlabel)
+        assert.is_true(axis.log)
+        local _, names = res:plot_series{param = "name"}
+        for i, r in ipairs(res.trials) do assert.are.equal(r.params.name == "a,b" and 1 or 2, names[i]) end
+        assert.truthy(H.err(res.plot_series, res, {param = "depth"})
+                      :find("expected option 'param' to name a parameter of the search (lr, name), got depth",
+                            1, true))
     end)
 end)
 

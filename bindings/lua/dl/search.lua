@@ -104,6 +104,7 @@ local function new_run(method, space_table, names, f, opts)
                               rng = S.rng(seed), fixed_seed = opts.seed ~= nil,
                               res = results.new(method, names, opts.mode or "max")}, Run)
     run.res.seed = seed
+    run.res.space = space_table
     return run
 end
 

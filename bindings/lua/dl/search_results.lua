@@ -147,22 +147,59 @@ function Results:to_csv(path)
     return self
 end
 
---- res:plot_series() -> a history dl.plot draws: the score of each trial
---- in run order (NaN where it failed) and the best score so far, plus
---- the plot's options.
-function Results:plot_series()
-    local score, best = {}, {}
-    local so_far = nil
-    for i, r in ipairs(self.trials) do
-        score[i] = r.score or 0 / 0
-        if r.score and (so_far == nil or (self.mode == "min" and r.score < so_far)
-                        or (self.mode ~= "min" and r.score > so_far)) then
-            so_far = r.score
-        end
-        best[i] = so_far or 0 / 0
+--- res:plot_series(o) -> what dl.plot(res, o) draws. Without o.param:
+--- "history", the score of each trial in run order (NaN where it failed)
+--- and the best score so far, and the plot's options. With o.param = name:
+--- "scatter", that parameter's values and the scores of the finished
+--- trials, the options, and a description of the axis ({log = true} for
+--- loguniform, {labels = {...}} for a choice of strings, whose values
+--- are then given as positions 1..K).
+function Results:plot_series(o)
+    o = o or {}
+    local options = {}
+    for k, v in pairs(o) do
+        if k ~= "param" then options[k] = v end
     end
-    return {score = score, best_score = best},
-           {title = "dl.search." .. self.method, xlabel = "trial"}
+    options.title = options.title or "dl.search." .. self.method
+    if o.param == nil then
+        local score, best = {}, {}
+        local so_far = nil
+        for i, r in ipairs(self.trials) do
+            score[i] = r.score or 0 / 0
+            if r.score and (so_far == nil or (self.mode == "min" and r.score < so_far)
+                            or (self.mode ~= "min" and r.score > so_far)) then
+                so_far = r.score
+            end
+            best[i] = so_far or 0 / 0
+        end
+        options.xlabel = options.xlabel or "trial"
+        return "history", {score = score, best_score = best}, options
+    end
+    local dim = self.space and self.space[o.param]
+    if dim == nil then
+        raise(("bad argument #2 to 'plot' (expected option 'param' to name a parameter of the "
+               .. "search (%s), got %s)"):format(table.concat(self.names, ", "), tostring(o.param)))
+    end
+    local axis = {log = getmetatable(dim) and dim.kind == "loguniform" or nil}
+    local strings = type(dim) == "table" and dim.kind == "choice" and type(dim.values[1]) ~= "number"
+    if strings then axis.labels = dim.values end
+    local x, y = {}, {}
+    for _, r in ipairs(self.trials) do
+        if r.score then
+            local v = r.params[o.param]
+            if strings then
+                for i, w in ipairs(dim.values) do
+                    if w == v then v = i break end
+                end
+            elseif type(v) ~= "number" then
+                v = v and 1 or 0
+            end
+            x[#x + 1], y[#y + 1] = v, r.score
+        end
+    end
+    options.xlabel = options.xlabel or o.param
+    options.ylabel = options.ylabel or "score"
+    return "scatter", x, y, options, axis
 end
 
 return results
