@@ -213,6 +213,31 @@ describe("nn.prune.channels", function()
     end)
 end)
 
+describe("saving a pruned model", function()
+    it("rebuilds it at its pruned size, with its zeros", function()
+        if not nn.load then
+            pending("nn.load is not in this build")
+            return
+        end
+        dl.manual_seed(9)
+        local m = nn.Sequential{nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                                nn.Linear(4 * 4 * 4, 6), nn.ReLU(), nn.Linear(6, 2)}
+        nn.prune.magnitude(m, {amount = 0.3})
+        nn.prune.channels(m, {amount = 0.5})
+        m:eval()
+        local path = os.tmpname()
+        m:save(path)
+        local loaded = nn.load(path)
+        os.remove(path)
+        loaded:eval()
+        local x = dl.randn(3, 1, 6, 6)
+        assert.are.same({2, 1, 3, 3}, loaded[1].weight:shape())
+        assert.are.same({3, 32}, loaded[5].weight:shape())
+        H.close(dl.no_grad(function() return loaded(x) end),
+                dl.no_grad(function() return m(x) end):totable(), 1e-6)
+    end)
+end)
+
 describe("nn.prune.report", function()
     it("prints one row per layer and a total", function()
         dl.manual_seed(8)

@@ -192,13 +192,22 @@ local function select_parameter(t, dim, index)
     return t:index_select(dim, index):contiguous():requires_grad(true)
 end
 
+-- Sets a size both as the layer's field and, when the layer recorded its
+-- constructor arguments (for nn.load), as argument `position`, so that a
+-- saved pruned model is rebuilt at its new size.
+local function set_size(layer, key, position, value)
+    rawset(layer, key, value)
+    local args = rawget(layer, "_args")
+    if type(args) == "table" then args[position] = value end
+end
+
 -- Keeps the output channels `index` of weight layer `layer`.
 local function keep_outputs(layer, index)
     rawset(layer, "weight", select_parameter(layer.weight, 1, index))
     if rawget(layer, "bias") then rawset(layer, "bias", select_parameter(layer.bias, 1, index)) end
     local mask = rawget(layer, "weight_mask")
     if mask then rawset(layer, "weight_mask", mask:index_select(1, index):contiguous()) end
-    rawset(layer, layer.out_features and "out_features" or "out_channels", index:numel())
+    set_size(layer, layer.out_features and "out_features" or "out_channels", 2, index:numel())
 end
 
 -- Keeps the input columns `index` of weight layer `layer`.
@@ -206,7 +215,7 @@ local function keep_inputs(layer, index)
     rawset(layer, "weight", select_parameter(layer.weight, 2, index))
     local mask = rawget(layer, "weight_mask")
     if mask then rawset(layer, "weight_mask", mask:index_select(2, index):contiguous()) end
-    rawset(layer, layer.in_features and "in_features" or "in_channels", index:numel())
+    set_size(layer, layer.in_features and "in_features" or "in_channels", 1, index:numel())
 end
 
 -- Keeps the channels `index` of a BatchNorm.
@@ -216,7 +225,7 @@ local function keep_norm(norm, index)
     end
     rawset(norm, "running_mean", norm.running_mean:index_select(1, index):contiguous())
     rawset(norm, "running_var", norm.running_var:index_select(1, index):contiguous())
-    rawset(norm, "num_features", index:numel())
+    set_size(norm, "num_features", 1, index:numel())
 end
 
 -- The columns of a Linear after Flatten that come from channels `kept`
