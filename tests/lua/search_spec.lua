@@ -207,6 +207,15 @@ describe("failures and interrupts", function()
         assert.truthy(tostring(res):find("interrupted"))
     end)
 
+    it("records an error that only mentions an interruption as a failed trial", function()
+        local res = S.random({x = S.uniform(0, 1)}, function(p)
+            if p.x < 0.5 then error("download interrupted by the server") end
+            return p.x
+        end, {trials = 6, seed = 2})
+        assert.is_false(res.interrupted)
+        assert.are.equal(6, #res.trials)
+    end)
+
     it("stops at a Ctrl-C that lands between trials", function()
         local n = 0
         local res = S.tpe({x = S.uniform(0, 1)}, function(p)

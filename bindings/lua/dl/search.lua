@@ -82,9 +82,10 @@ local function check_function(fn, f)
     if not callable then argerror(fn, 2, "a trial function fn(params) -> score", type(f)) end
 end
 
--- Interrupts (Ctrl-C at the prompt) surface as errors naming "interrupted".
+-- Ctrl-C at the prompt surfaces as the error "interrupted!" (raised in Lua)
+-- or "<function>: interrupted" (from a loop of the core).
 local function is_interrupt(err)
-    return type(err) == "string" and err:find("interrupted") ~= nil
+    return type(err) == "string" and err:find("interrupted!?$") ~= nil
 end
 
 local function describe(v)
