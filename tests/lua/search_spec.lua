@@ -298,6 +298,30 @@ describe("results", function()
     end)
 end)
 
+describe("dl.plot(results)", function()
+    it("draws the score per trial, and against a parameter, through gnuplot", function()
+        local plot = dl.plot
+        plot.terminal("dumb", {width = 80, height = 24, echo = false})
+        local res = S.random({lr = S.loguniform(1e-4, 1), act = S.choice{"relu", "tanh"}},
+                             function(p) return -math.abs(math.log(p.lr, 10) + 2) end, {trials = 12, seed = 1})
+        plot(res)
+        local text = plot.last_text()
+        if text == nil then
+            pending("gnuplot is not installed")
+            return
+        end
+        assert.truthy(text:find("dl.search.random", 1, true))
+        assert.truthy(text:find("best_score", 1, true))
+        assert.truthy(text:find("trial", 1, true))
+        plot(res, {param = "lr"})
+        assert.truthy(plot.last_text():find("0.0001", 1, true))    -- a log axis from 1e-4
+        plot(res, {param = "act", title = "activation"})
+        assert.truthy(plot.last_text():find("relu", 1, true))
+        assert.truthy(plot.last_text():find("activation", 1, true))
+        assert.truthy(H.err(plot, res, 3):find("expected an option table, got number", 1, true))
+    end)
+end)
+
 describe("bad input", function()
     local f = function() return 1 end
     it("names the empty or malformed space", function()

@@ -398,8 +398,8 @@ local function plot_search(results, o)
     if o ~= nil and type(o) ~= "table" then K.argerror("plot", 2, "expected an option table, got %s", type(o)) end
     local kind, a, b, options, axis = results:plot_series(o)
     if kind == "history" then return draw("plot", K.history(a, b)) end
+    if axis.log then options.logscale = "x" end
     local settings = {}
-    if axis.log then settings[#settings + 1] = "logscale x" end
     if axis.labels then
         local tics = {}
         for i, label in ipairs(axis.labels) do tics[i] = K.quote(label) .. " " .. i end
