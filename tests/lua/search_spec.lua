@@ -107,6 +107,17 @@ describe("seeds", function()
         end
     end)
 
+    it("without a seed, follow dl.manual_seed and record the seed used", function()
+        local f = function(p) return p.x end
+        dl.manual_seed(11)
+        local a = S.random({x = S.uniform(0, 1)}, f, {trials = 4})
+        dl.manual_seed(11)
+        local b = S.random({x = S.uniform(0, 1)}, f, {trials = 4})
+        assert.are.same(params_of(a), params_of(b))
+        local c = S.random({x = S.uniform(0, 1)}, f, {trials = 4, seed = a.seed})
+        assert.are.same(params_of(a), params_of(c))
+    end)
+
     it("seed dl's generator before each trial, so trained models repeat", function()
         local function draw() return dl.rand(1):item() end
         local a = S.random({x = S.uniform(0, 1)}, draw, {trials = 3, seed = 2})

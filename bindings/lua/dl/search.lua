@@ -12,7 +12,9 @@
 -- is recorded as failed with its message and the search goes on; Ctrl-C
 -- stops the search and returns the finished trials. With opts.seed the
 -- parameters drawn are the same on every run, and trial i starts with
--- dl.manual_seed(seed + i) so the model it trains repeats too.
+-- dl.manual_seed(seed + i) so the model it trains repeats too; without
+-- it the search's seed is drawn from dl's generator (so dl.manual_seed
+-- before the search repeats the draws) and kept as results.seed.
 local dl = require "dl"
 local raise = require("dl.errors").raise
 local S = require "dl.search_space"
@@ -100,7 +102,10 @@ Run.__index = Run
 
 local function new_run(method, space_table, names, f, opts)
     local seed = opts.seed
-    if seed == nil then seed = math.random(0, (1 << 40) - 1) end
+    if seed == nil then   -- from dl's generator, so dl.manual_seed repeats the search too
+        local draws = dl.rand(2):totable()
+        seed = math.floor(draws[1] * (1 << 24)) * (1 << 24) + math.floor(draws[2] * (1 << 24))
+    end
     local run = setmetatable({space = space_table, names = names, f = f, opts = opts, seed = seed,
                               rng = S.rng(seed), fixed_seed = opts.seed ~= nil,
                               res = results.new(method, names, opts.mode or "max")}, Run)
