@@ -279,5 +279,10 @@ describe("bad input", function()
                  .. "followed (through activations, pooling, BatchNorm or Flatten) by another, got none)",
                  nn.prune.channels, nn.Sequential{nn.Linear(3, 2), nn.LayerNorm(2), nn.Linear(2, 2)},
                  {amount = 0.5})
+        -- after a Flatten a BatchNorm normalises values, not channels: that conv is left alone
+        H.raises("bad argument #1 to 'prune.channels' (expected a Sequential with a Linear or Conv2d layer "
+                 .. "followed (through activations, pooling, BatchNorm or Flatten) by another, got none)",
+                 nn.prune.channels, nn.Sequential{nn.Conv2d(1, 2, 3), nn.Flatten(), nn.BatchNorm1d(8),
+                                                  nn.Linear(8, 2)}, {amount = 0.5})
     end)
 end)

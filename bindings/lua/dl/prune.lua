@@ -159,17 +159,19 @@ end
 
 -- Channel pruning --------------------------------------------------------------
 
--- Layers that act on each channel alone: they may sit between a pruned
--- layer and the one that reads its output.
-local CHANNELWISE = {ReLU = true, Sigmoid = true, Tanh = true, GELU = true, LeakyReLU = true,
+-- Layers that act on each value alone, and those that act on each channel
+-- alone: they may sit between a pruned layer and the one that reads its
+-- output (after a Flatten, only the former: a channel is then many values).
+local ELEMENTWISE = {ReLU = true, Sigmoid = true, Tanh = true, GELU = true, LeakyReLU = true,
                      ELU = true, SiLU = true, Mish = true, Softplus = true, Hardtanh = true,
-                     Dropout = true, Identity = true, MaxPool2d = true, AvgPool2d = true,
-                     MaxPool1d = true, AvgPool1d = true, AdaptiveAvgPool2d = true,
-                     AdaptiveMaxPool2d = true, BatchNorm1d = true, BatchNorm2d = true,
-                     Flatten = true}
+                     Dropout = true, Identity = true}
+local CHANNELWISE = {MaxPool2d = true, AvgPool2d = true, MaxPool1d = true, AvgPool1d = true,
+                     AdaptiveAvgPool2d = true, AdaptiveMaxPool2d = true, BatchNorm1d = true,
+                     BatchNorm2d = true, Flatten = true}
 
 -- The index of the next weight layer after position i of a Sequential
--- whose input channels are exactly layer i's outputs, or nil.
+-- whose input channels are exactly layer i's outputs (and whether a Flatten
+-- lies between), or nil.
 local function consumer(model, i)
     local flattened = false
     for j = i + 1, #model do
@@ -179,11 +181,8 @@ local function consumer(model, i)
             if flattened and name ~= "Linear" then return nil end
             return j, flattened
         end
-        if not CHANNELWISE[name] then return nil end
-        if name == "Flatten" then
-            if flattened then return nil end
-            flattened = true
-        end
+        if not ELEMENTWISE[name] and (flattened or not CHANNELWISE[name]) then return nil end
+        if name == "Flatten" then flattened = true end
     end
     return nil
 end
