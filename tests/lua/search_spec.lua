@@ -148,6 +148,24 @@ describe("dl.search.halving", function()
     end)
 end)
 
+describe("dl.search.halving with losses and failures", function()
+    it("keeps the lowest loss with mode = \"min\" and drops failed trials", function()
+        local res = S.halving({x = S.uniform(0, 1)}, function(p, budget)
+            if p.x > 0.8 then error("diverged") end
+            return (p.x - 0.5) ^ 2 / budget
+        end, {trials = 9, budget = 9, seed = 4, mode = "min"})
+        local best_first
+        for _, r in ipairs(res.trials) do
+            assert.is_false(r.error ~= nil and r.budget > 1, "a failed trial went on")
+            if r.budget == 1 and r.score and (best_first == nil or r.score < best_first.score) then
+                best_first = r
+            end
+        end
+        assert.are.equal(9, res.best.budget)
+        assert.are.same(best_first.params, res.best.params)
+    end)
+end)
+
 describe("TPE", function()
     it("beats random search for the same number of trials (mean over 10 seeds)", function()
         local random_total, tpe_total = 0, 0
