@@ -213,6 +213,7 @@ int luaopen_dl(lua_State *L)
     require_into(L, dl, "dl.nn", "nn");
     require_into(L, dl, "dl.optim", "optim");
     require_into(L, dl, "dl.metrics", "metrics");
+    require_into(L, dl, "dl.search", "search");
     require_into(L, dl, "dl.einsum", "einsum");
     ldl_open_plot(L, dl);
     ldl_open_data(L, dl);

@@ -13,6 +13,7 @@ local nn = {
     Sequential = base.Sequential,
     functional = F,
     init = init,
+    prune = require "dl.prune",
     utils = {clip_grad_norm = optim.clip_grad_norm, l1_penalty = optim.l1_penalty},
     callbacks = require "dl.callbacks",
 }

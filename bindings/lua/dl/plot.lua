@@ -464,6 +464,29 @@ end
 
 -- dl.plot(hist, {title=, xlabel=}): loss and metric curves of a training
 -- history; called again with a grown history, redraws the same figure.
-local function plot_history(_, hist, o) draw("plot", K.history(hist, o)) end
+-- Search results (dl.search) give their score per trial as the history,
+-- or with {param = name} the score against that parameter.
+local function plot_search(results, o)
+    if o ~= nil and type(o) ~= "table" then K.argerror("plot", 2, "expected an option table, got %s", type(o)) end
+    local kind, a, b, options, axis = results:plot_series(o)
+    if kind == "history" then return draw("plot", K.history(a, b)) end
+    if axis.log then options.logscale = "x" end
+    local settings = {}
+    if axis.labels then
+        local tics = {}
+        for i, label in ipairs(axis.labels) do tics[i] = K.quote(label) .. " " .. i end
+        settings[#settings + 1] = "xtics (" .. table.concat(tics, ", ") .. ")"
+        settings[#settings + 1] = ("xrange [0.5:%d.5]"):format(#axis.labels)
+    end
+    if #settings > 0 then options.set = settings end
+    draw("scatter", K.scatter(a, b, options))
+end
+
+local function plot_history(_, hist, o)
+    if type(hist) == "table" and type(hist.plot_series) == "function" then
+        return plot_search(hist, o)
+    end
+    draw("plot", K.history(hist, o))
+end
 
 return setmetatable(plot, {__call = plot_history})
