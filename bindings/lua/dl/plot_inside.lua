@@ -36,10 +36,11 @@ end
 -- ---- weights and gradients ---------------------------------------------------
 
 -- Histogram of the values of t over `bins` equal bins from its min to its
--- max (numpy.histogram's edges): counts (a table) and edges.
+-- max (numpy.histogram's edges; ±0.5 around a constant): counts and edges.
 local function histogram(t, bins)
     local lo, hi = t:min():item(), t:max():item()
-    local width = hi > lo and (hi - lo) / bins or 1
+    if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end       -- as numpy does
+    local width = (hi - lo) / bins
     local k = ((t - lo) / width):floor():clamp(0, bins - 1)
     local counts, edges = {}, {}
     for b = 0, bins - 1 do counts[b + 1] = k:eq(b):sum():item() end
@@ -86,7 +87,8 @@ function M.parameter_stats(fn, model, which, bins)
     local out = setmetatable({skipped = {}}, Stats)
     for _, pair in ipairs(model:named_parameters()) do
         local name, p = pair[1], pair[2]
-        local t = which == "grads" and p.grad or p
+        local t = p
+        if which == "grads" then t = p.grad end
         if t == nil then
             out.skipped[#out.skipped + 1] = name
         else
