@@ -37,10 +37,14 @@ static outcome run_in_lua(lua_State *L, const char *arguments);
 
 /* Sorted by name: the order of completions and of the unknown-command list. */
 static const command commands[] = {
+    {"back", "", run_in_lua},
+    {"bye", "", run_in_lua},
     {"cd", "<dir>", run_cd},
     {"edit", "[function]", run_in_lua},
     {"help", "[name]", run_in_lua},
+    {"hint", "", run_in_lua},
     {"history", "[n]", run_history},
+    {"lesson", "[n]", run_in_lua},
     {"load", "<file.lua>", run_in_lua},
     {"mem", "", run_in_lua},
     {"pwd", "", run_pwd},
@@ -48,6 +52,7 @@ static const command commands[] = {
     {"reset", "", run_in_lua},
     {"save", "<file.lua>", run_in_lua},
     {"seed", "<n>", run_in_lua},
+    {"skip", "", run_in_lua},
     {"threads", "[n]", run_in_lua},
     {"time", "<code>", run_time},
     {"trace", "", run_in_lua},

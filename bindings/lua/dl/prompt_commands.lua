@@ -286,4 +286,16 @@ function commands.edit(arguments)
     return text
 end
 
+-- :lesson [n], :hint, :skip, :back, :bye -- guided lessons (lessons.lua).
+function commands.lesson(text)
+    require("dl.lessons").start(text ~= "" and text or nil, _G)
+end
+
+for _, name in ipairs{"hint", "skip", "back", "bye"} do
+    commands[name] = function(text)
+        if text ~= "" then return false end
+        require("dl.lessons")[name]()
+    end
+end
+
 return commands
