@@ -233,6 +233,8 @@ function commands.help(arguments)
   :history [n]      the last n inputs
   :trace            the whole traceback of the last error
   :quit             leaves (as Ctrl-D)
+  :lesson [n]       lists the guided lessons, or starts (resumes) lesson n;
+                    then :hint, :skip, :back, :bye
 Help: help(x) or ?x for a function, method or module; help() lists the topics;
 help "word" searches the texts; apropos("word") lists the names.]])
 end
