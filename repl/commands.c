@@ -19,6 +19,7 @@
 #include "repl.h"
 
 #define HISTORY_SHOWN 20
+#define LIST_WIDTH 78        /* columns of the unknown-command list */
 
 typedef enum { RAN, QUIT, BAD_ARGUMENTS } outcome;
 
@@ -204,8 +205,16 @@ command_status commands_run(lua_State *L, const char *line)
             return result == QUIT ? COMMAND_QUIT : COMMAND_CONTINUE;
         }
     fprintf(stderr, "unknown command :%s\ncommands:", name);
-    for (int i = 0; i < COMMAND_COUNT; i++)
+    int column = (int)strlen("commands:");
+    for (int i = 0; i < COMMAND_COUNT; i++) {
+        int width = 2 + (int)strlen(commands[i].name);
+        if (column + width > LIST_WIDTH) {      /* lines fit a narrow terminal */
+            fprintf(stderr, "\n ");
+            column = 1;
+        }
         fprintf(stderr, " :%s", commands[i].name);
+        column += width;
+    }
     fprintf(stderr, "\n");
     free(arguments);
     return COMMAND_CONTINUE;

@@ -56,6 +56,16 @@ describe("a malformed lesson", function()
         return (tostring(err):gsub("^lesson " .. path:gsub("%p", "%%%0") .. ": ", ""))
     end
 
+    it("is reported by check_file, which a teacher runs before the class", function()
+        write(path, 'return {title = "T", {text = "a", code = "x = 1", check = function(env) '
+              .. 'return env.x == 2, "x should be 2" end}}')
+        local ok, text = lessons.check_file(path)
+        assert.is_false(ok)
+        assert.equal("T: 1 steps\nstep 1: x should be 2", text)
+        ok, text = lessons.check_file("lessons/01_tensors.lua")
+        assert.is_true(ok, text)
+    end)
+
     it("says which step is wrong and why", function()
         assert.equal("step 2: expected 'check' to be a function, got string",
                      load_error('return {{text = "a"}, {text = "b", code = "x = 1", check = "x"}}'))

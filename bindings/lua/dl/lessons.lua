@@ -180,6 +180,20 @@ function lessons.run_headless(lesson)
     return results, passed
 end
 
+--- lessons.check_file(path) -> ok, text: the file loaded and run headless,
+--- one line per step ("step 2: ok" or what went wrong): how a teacher
+--- tries a lesson before the class.
+function lessons.check_file(path)
+    local loaded, lesson = pcall(lessons.load, path)
+    if not loaded then return false, tostring(lesson) end
+    local results, passed = lessons.run_headless(lesson)
+    local lines = {("%s: %d steps"):format(lesson.title, #lesson.steps)}
+    for i, r in ipairs(results) do
+        lines[#lines + 1] = ("step %d: %s"):format(i, r.ok and "ok" or r.message)
+    end
+    return passed, table.concat(lines, "\n")
+end
+
 -- ---- progress -------------------------------------------------------------------
 
 -- {name = next step} from the progress file; a damaged file gives {} and
