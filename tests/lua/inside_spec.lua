@@ -121,7 +121,8 @@ describe("dl.gradcheck", function()
                  dl.gradcheck, function(a) return a:sum() end, x, {tol = 1})
         H.raises("bad argument #3 to 'gradcheck' (expected option 'eps' to be a number > 0, "
                  .. "got 0)", dl.gradcheck, function(a) return a:sum() end, x, {eps = 0})
-        H.raises("gradcheck: expected fn to return a scalar tensor, got a tensor of shape (2)",
+        H.raises("bad argument #1 to 'gradcheck' (expected a function returning a scalar tensor, "
+                 .. "it returned a tensor of shape (2))",
                  dl.gradcheck, function(a) return a * 2 end, x)
     end)
 end)

@@ -49,11 +49,11 @@ local function options(o)
     return out
 end
 
--- fn's value as a number; raises unless it is a one-element tensor.
+-- fn's value (a one-element tensor); raises on anything else.
 local function evaluate(fn, inputs, n)
     local out = fn(table.unpack(inputs, 1, n))
     if not dl.is_tensor(out) or out:numel() ~= 1 then
-        raise(("gradcheck: expected fn to return a scalar tensor, got %s"):format(
+        argerror(1, "expected a function returning a scalar tensor, it returned %s", (
             dl.is_tensor(out) and "a tensor of shape " .. shape_text(out:shape())
             or type(out)))
     end
