@@ -163,6 +163,18 @@ describe("dl.graph", function()
         assert.same({}, g.nodes[1].shape)
     end)
 
+    it("prints a long chain 40 levels deep, and keeps every node", function()
+        local x = dl.ones(2, {requires_grad = true})
+        local y = x
+        for _ = 1, 100 do y = y * 2 end
+        local g = dl.graph(y)
+        assert.equal(101, #g.nodes)
+        local _, lines = tostring(g):gsub("\n", "")
+        assert.equal(40, lines)
+        assert.truthy(tostring(g):match("%.%.%. %(deeper levels not shown: the graph's nodes and "
+                                        .. "dot have them%)$"))
+    end)
+
     it("writes Graphviz dot whose nodes and edges parse back", function()
         local a = dl.tensor({1, 2}, {requires_grad = true})
         local b = dl.tensor({3, 4}, {requires_grad = true})

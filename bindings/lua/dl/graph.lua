@@ -88,19 +88,27 @@ local function label(node)
                               shape, node.requires_grad and " requires grad" or "")
 end
 
+local MAX_TREE_DEPTH = 40      -- levels printed; a long chain would make huge lines
+
 local function tree_text(root)
     local lines, shown = {}, {}
-    local function walk(node, prefix, branch, rest)
+    local function walk(node, prefix, branch, rest, depth)
+        if depth > MAX_TREE_DEPTH then
+            lines[#lines + 1] = prefix .. branch .. "... (deeper levels not shown: the graph's "
+                                .. "nodes and dot have them)"
+            return
+        end
         local repeated = shown[node] and not node.leaf
         lines[#lines + 1] = prefix .. branch .. label(node) .. (repeated and " (shown above)" or "")
         if repeated then return end
         shown[node] = true
         for i, child in ipairs(node.inputs) do
             local last = i == #node.inputs
-            walk(child, prefix .. rest, last and "└─ " or "├─ ", last and "   " or "│  ")
+            walk(child, prefix .. rest, last and "└─ " or "├─ ", last and "   " or "│  ",
+                 depth + 1)
         end
     end
-    walk(root, "", "", "")
+    walk(root, "", "", "", 1)
     return table.concat(lines, "\n")
 end
 
