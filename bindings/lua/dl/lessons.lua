@@ -44,13 +44,16 @@ local function program_dir()
 end
 
 --- lessons.dirs() -> the folders searched, in order: $DLREPL_LESSONS
---- (colon-separated), the source tree's lessons/ (next to build/), and
---- /usr/share/dlrepl/lessons.
+--- (colon-separated), the source tree's lessons/ (next to build/, or
+--- to build/san/), and /usr/share/dlrepl/lessons.
 function lessons.dirs()
     local dirs = {}
     for dir in (os.getenv("DLREPL_LESSONS") or ""):gmatch("[^:]+") do dirs[#dirs + 1] = dir end
     local here = program_dir()
-    if here then dirs[#dirs + 1] = here .. "/../lessons" end
+    if here then      -- build/dlrepl, or build/san/dlrepl
+        dirs[#dirs + 1] = here .. "/../lessons"
+        dirs[#dirs + 1] = here .. "/../../lessons"
+    end
     dirs[#dirs + 1] = "/usr/share/dlrepl/lessons"
     return dirs
 end
