@@ -49,6 +49,31 @@ static int tensor_grad_fn(lua_State *L)
     return 1;
 }
 
+/* require("dl.autograd_graph").node(t) -> id, op, inputs, graph_freed:
+ * what dl.graph shows of t. id is the same number for every box of the
+ * same tensor; op is the name of the operation that made t (nil for a
+ * leaf); inputs is the list of that operation's input tensors. */
+static int graph_node(lua_State *L)
+{
+    dl_tensor *t = ldl_checktensor(L, 1, "graph");
+    lua_pushinteger(L, (lua_Integer)(intptr_t)t);
+    const char *name = dl_grad_fn_name(t);
+    if (name)
+        lua_pushstring(L, name);
+    else
+        lua_pushnil(L);
+    lua_newtable(L);
+    for (int i = 0; dl_grad_fn_input(t, i) != NULL; i++) {
+        dl_tensor *input = dl_grad_fn_input(t, i);
+        dl_tensor **box = ldl_newbox(L);
+        dl_retain(input);
+        *box = input;
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushboolean(L, t->graph_freed);
+    return 4;
+}
+
 /* Runs fn(...) with grad mode set to `enabled`, restoring it afterwards
  * even when fn raises an error; returns fn's results. */
 static int run_with_grad_mode(lua_State *L, const char *fn, bool enabled)
@@ -157,4 +182,10 @@ void ldl_open_autograd(lua_State *L, int dl, int methods_table)
 {
     ldl_setfuncs(L, methods_table, methods);
     ldl_setfuncs(L, dl, functions);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_newtable(L);
+    lua_pushcfunction(L, graph_node);
+    lua_setfield(L, -2, "node");
+    lua_setfield(L, -2, "dl.autograd_graph");
+    lua_pop(L, 1);
 }

@@ -217,5 +217,9 @@ int luaopen_dl(lua_State *L)
     require_into(L, dl, "dl.einsum", "einsum");
     ldl_open_plot(L, dl);
     ldl_open_data(L, dl);
+    /* dl.gradcheck, dl.graph, dl.pca, Module:hook_activations */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "dl.inside");
+    lua_call(L, 1, 0);
     return 1;
 }

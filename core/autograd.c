@@ -398,6 +398,13 @@ const char *dl_grad_fn_name(const dl_tensor *t)
     return t->grad_fn ? t->grad_fn->name : NULL;
 }
 
+dl_tensor *dl_grad_fn_input(const dl_tensor *t, int i)
+{
+    if (!t->grad_fn || i < 0 || i >= t->grad_fn->ninputs)
+        return NULL;
+    return t->grad_fn->inputs[i];
+}
+
 void dl_zero_grad(dl_tensor *t)
 {
     dl_release(t->grad);

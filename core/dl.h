@@ -500,6 +500,10 @@ dl_status dl_detach(const dl_tensor *t, dl_tensor **out);
 /* Name of the operation that made t ("matmul"), or NULL for a leaf. */
 const char *dl_grad_fn_name(const dl_tensor *t);
 
+/* Input i (0-based) of the operation that made t, or NULL past the last
+ * one or for a leaf (for showing the graph; the reference stays t's). */
+dl_tensor *dl_grad_fn_input(const dl_tensor *t, int i);
+
 /* Drops t's accumulated gradient. */
 void dl_zero_grad(dl_tensor *t);
 

@@ -19,6 +19,7 @@
 #include "repl.h"
 
 #define HISTORY_SHOWN 20
+#define LIST_WIDTH 78        /* columns of the unknown-command list */
 
 typedef enum { RAN, QUIT, BAD_ARGUMENTS } outcome;
 
@@ -37,10 +38,14 @@ static outcome run_in_lua(lua_State *L, const char *arguments);
 
 /* Sorted by name: the order of completions and of the unknown-command list. */
 static const command commands[] = {
+    {"back", "", run_in_lua},
+    {"bye", "", run_in_lua},
     {"cd", "<dir>", run_cd},
     {"edit", "[function]", run_in_lua},
     {"help", "[name]", run_in_lua},
+    {"hint", "", run_in_lua},
     {"history", "[n]", run_history},
+    {"lesson", "[n]", run_in_lua},
     {"load", "<file.lua>", run_in_lua},
     {"mem", "", run_in_lua},
     {"pwd", "", run_pwd},
@@ -48,6 +53,7 @@ static const command commands[] = {
     {"reset", "", run_in_lua},
     {"save", "<file.lua>", run_in_lua},
     {"seed", "<n>", run_in_lua},
+    {"skip", "", run_in_lua},
     {"threads", "[n]", run_in_lua},
     {"time", "<code>", run_time},
     {"trace", "", run_in_lua},
@@ -199,8 +205,16 @@ command_status commands_run(lua_State *L, const char *line)
             return result == QUIT ? COMMAND_QUIT : COMMAND_CONTINUE;
         }
     fprintf(stderr, "unknown command :%s\ncommands:", name);
-    for (int i = 0; i < COMMAND_COUNT; i++)
+    int column = (int)strlen("commands:");
+    for (int i = 0; i < COMMAND_COUNT; i++) {
+        int width = 2 + (int)strlen(commands[i].name);
+        if (column + width > LIST_WIDTH) {      /* lines fit a narrow terminal */
+            fprintf(stderr, "\n ");
+            column = 1;
+        }
         fprintf(stderr, " :%s", commands[i].name);
+        column += width;
+    }
     fprintf(stderr, "\n");
     free(arguments);
     return COMMAND_CONTINUE;

@@ -77,6 +77,15 @@ static bool is_help_request(const char *line)
     return line[strspn(line, " \t")] == '?';
 }
 
+/* After an input ran: the running lesson's check, if a lesson runs. */
+static void check_lesson(lua_State *L)
+{
+    if (!eval_push_helper(L, "dl.lessons", "after_input"))
+        return;
+    if (eval_call(L, 0, 0, false) != LUA_OK)
+        eval_report(L, NULL);
+}
+
 /* Takes one line as typed, or a whole paste; returns false for :quit. */
 static bool take_line(lua_State *L, session *s, const char *line)
 {
@@ -99,6 +108,7 @@ static bool take_line(lua_State *L, session *s, const char *line)
     if (!s->unfinished) {
         history_record(s->pending.text);
         drop_block(s);
+        check_lesson(L);
     }
     return true;
 }

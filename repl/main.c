@@ -23,7 +23,7 @@
 
 enum {
     HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_H = 16,
-    HAS_VERSION = 32, HAS_NORC = 64, HAS_ECHO = 128
+    HAS_VERSION = 32, HAS_NORC = 64, HAS_ECHO = 128, HAS_LESSON = 256
 };
 
 #define RC_FILE ".dlreplrc.lua"
@@ -46,6 +46,7 @@ static void print_usage(FILE *out, const char *bad_option)
             "  -h        show this help\n"
             "  --echo    run 'script' as if typed at the prompt, each statement\n"
             "            shown after the prompt before its output (a transcript)\n"
+            "  --lesson [n] list the guided lessons, or start lesson n at the prompt\n"
             "  --norc    do not run ~/" RC_FILE " before the prompt\n"
             "  --version show the versions of dlrepl, Lua, OpenBLAS, FFTW and the kernel set\n"
             "  --        stop handling options\n"
@@ -63,6 +64,29 @@ void repl_print_banner(void)
     printf("%s %s | %s | %s | kernels %s | %d thread%s\n", PROGNAME, DL_VERSION, LUA_RELEASE,
            dl_blas_info(), dl_kernel_set(), threads, threads == 1 ? "" : "s");
     fflush(stdout);
+}
+
+static const char *lesson_number;   /* the n of --lesson n, or NULL */
+
+/* --lesson [n]: lists the lessons (false: nothing more to do), or starts
+ * lesson n (true: the prompt follows). */
+static bool start_lesson(lua_State *L)
+{
+    if (!eval_push_helper(L, "dl.lessons", "start")) {
+        fprintf(stderr, "%s: lessons are not available\n", PROGNAME);
+        return false;
+    }
+    if (lesson_number != NULL)
+        lua_pushstring(L, lesson_number);
+    else
+        lua_pushnil(L);
+    if (eval_call(L, 1, 1, false) != LUA_OK) {
+        eval_report(L, PROGNAME);
+        return false;
+    }
+    bool started = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return started;
 }
 
 /* Scans the options (lua.c's collectargs). *script becomes the index of
@@ -91,6 +115,12 @@ static int collect_args(char **argv, int *script)
             }
             if (strcmp(argv[i], "--echo") == 0) {
                 args |= HAS_ECHO;
+                break;
+            }
+            if (strcmp(argv[i], "--lesson") == 0) {
+                args |= HAS_LESSON;
+                if (argv[i + 1] != NULL && argv[i + 1][0] != '-')
+                    lesson_number = argv[++i];
                 break;
             }
             if (argv[i][2] != '\0')
@@ -312,7 +342,7 @@ static int protected_main(lua_State *L)
     open_help(L);
     create_arg_table(L, argv, argc, script);
     lua_gc(L, LUA_GCRESTART);   /* in the mode luaopen_dl chose */
-    interactive = (args & HAS_I) ||
+    interactive = (args & (HAS_I | HAS_LESSON)) ||
                   (script == argc && !(args & (HAS_E | HAS_V)) && isatty(STDIN_FILENO));
     if (interactive && !(args & HAS_NORC))
         run_rc_file(L);
@@ -328,7 +358,10 @@ static int protected_main(lua_State *L)
     } else if (script < argc && !run_script(L, argv + script, args & HAS_I)) {
         return 0;
     }
-    if (args & HAS_I) {
+    if (args & HAS_LESSON) {
+        if (start_lesson(L))
+            loop_run(L);
+    } else if (args & HAS_I) {
         loop_run(L);
     } else if (script == argc && !(args & (HAS_E | HAS_V))) {
         if (isatty(STDIN_FILENO)) {

@@ -26,10 +26,24 @@ end
 -- While summary() runs, every module call reports its output here.
 local forward_observer = nil
 
+-- module -> list of hooks set by register_forward_hook (weak: a module
+-- dropped by the user takes its hooks with it).
+local forward_hooks = setmetatable({}, {__mode = "k"})
+
 local function call_forward(self, ...)
     if forward_observer then
         local out = self:forward(...)
         forward_observer(self, out)
+        return out
+    end
+    local hooks = forward_hooks[self]
+    if hooks then
+        local out = self:forward(...)
+        local inputs = table.pack(...)
+        for _, hook in ipairs({table.unpack(hooks)}) do
+            local replaced = hook(self, inputs, out)
+            if replaced ~= nil then out = replaced end
+        end
         return out
     end
     return self:forward(...)
@@ -170,6 +184,36 @@ end
 --- m:zero_grad() -> forgets the gradients of every parameter.
 function Module:zero_grad()
     for _, p in ipairs(self:parameters()) do p:zero_grad() end
+end
+
+local HookHandle = {__name = "hook handle"}
+HookHandle.__index = HookHandle
+
+--- handle:remove(): the hook is called no more (removing twice is harmless).
+function HookHandle:remove()
+    local hooks = forward_hooks[self.module]
+    if not hooks then return end
+    for i, hook in ipairs(hooks) do
+        if hook == self.hook then
+            table.remove(hooks, i)
+            break
+        end
+    end
+    if #hooks == 0 then forward_hooks[self.module] = nil end
+end
+
+--- m:register_forward_hook(fn) -> handle: after each call of m, fn(m,
+--- inputs, output) runs (inputs: the arguments, packed); a value it
+--- returns replaces the output. handle:remove() takes the hook away.
+function Module:register_forward_hook(fn)
+    if type(fn) ~= "function" then
+        raise(("bad argument #1 to 'register_forward_hook' (expected a function, got %s)")
+              :format(dl.is_tensor(fn) and "a tensor" or type(fn)))
+    end
+    local hooks = forward_hooks[self] or {}
+    forward_hooks[self] = hooks
+    hooks[#hooks + 1] = fn
+    return setmetatable({module = self, hook = fn}, HookHandle)
 end
 
 --- A one-line description of the layer's configuration ("784 -> 256").

@@ -5,6 +5,7 @@
 --     dl.plot.save(path)                   the current figure as .png, .svg or .pdf
 --     dl.plot.raw(cmd)                     any gnuplot command
 --     dl.plot.terminal(name)               where figures go (default: chosen)
+--     dl.plot.weights / grads / filters / decision / embedding (plot_inside.lua)
 --
 -- Where figures go, unless dl.plot.terminal says otherwise: a window (qt,
 -- wxt or x11) when a display is present and gnuplot has one; an inline
@@ -488,5 +489,8 @@ local function plot_history(_, hist, o)
     end
     draw("plot", K.history(hist, o))
 end
+
+-- weights, grads, filters, decision, embedding: what a network does inside.
+require("dl.plot_inside").install(plot, draw)
 
 return setmetatable(plot, {__call = plot_history})

@@ -233,6 +233,8 @@ function commands.help(arguments)
   :history [n]      the last n inputs
   :trace            the whole traceback of the last error
   :quit             leaves (as Ctrl-D)
+  :lesson [n]       lists the guided lessons, or starts (resumes) lesson n;
+                    then :hint, :skip, :back, :bye
 Help: help(x) or ?x for a function, method or module; help() lists the topics;
 help "word" searches the texts; apropos("word") lists the names.]])
 end
@@ -284,6 +286,18 @@ function commands.edit(arguments)
     text = text:gsub("%s+$", "")
     if text == "" then return end
     return text
+end
+
+-- :lesson [n], :hint, :skip, :back, :bye -- guided lessons (lessons.lua).
+function commands.lesson(text)
+    require("dl.lessons").start(text ~= "" and text or nil, _G)
+end
+
+for _, name in ipairs{"hint", "skip", "back", "bye"} do
+    commands[name] = function(text)
+        if text ~= "" then return false end
+        require("dl.lessons")[name]()
+    end
 end
 
 return commands
