@@ -3,8 +3,8 @@
 --   dlrepl examples/names_lstm.lua [steps] [words]
 --
 -- It reads the word list of Debian's wamerican package
--- (/usr/share/dict/words), keeps the lowercase words, joins them with
--- newlines into one text and learns to predict each next character from
+-- (/usr/share/dict/words), keeps the lowercase words, shuffles them, joins
+-- them with newlines into one text and learns to predict each next character from
 -- windows of 32 characters. Its validation loss (nats per character, on the
 -- last tenth of the list) is compared with a bigram count model's, the
 -- baseline that only looks at the previous character. Then it samples new
@@ -27,7 +27,10 @@ for word in io.lines("/usr/share/dict/words") do
         if count % every == 0 then list[#list + 1] = word end
     end
 end
-local corpus = dl.data.text("\n" .. table.concat(list, "\n") .. "\n")
+-- Shuffled, so that the validation words are not just the end of the alphabet.
+local shuffled = {}
+for k, i in ipairs(dl.randperm(#list):totable()) do shuffled[k] = list[math.tointeger(i)] end
+local corpus = dl.data.text("\n" .. table.concat(shuffled, "\n") .. "\n")
 print(("%d words, %s"):format(#list, tostring(corpus)))
 local V = corpus.vocab_size
 local train, val = corpus:windows(WINDOW, {split = 0.9})

@@ -243,6 +243,10 @@ end
 local function run_direction(kind, p, x, h, c, reverse, masks, nonlinearity)
     local T = x:size(1)
     local xw = F.linear(x, p.w_ih, p.b_ih)   -- one product over all T*N rows
+    if kind ~= "GRU" and p.b_hh then   -- b_hh added once, not per step (GRU's n gate needs it apart)
+        xw = xw + p.b_hh
+        p = {w_hh = p.w_hh}
+    end
     local step = steps[kind]
     local outputs = {}
     local first, last, stride = 1, T, 1
