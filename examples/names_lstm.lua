@@ -6,14 +6,16 @@
 -- (/usr/share/dict/words), keeps the lowercase words, shuffles them, joins
 -- them with newlines into one text and learns to predict each next character from
 -- windows of 32 characters. Its validation loss (nats per character, on the
--- last tenth of the list) is compared with a bigram count model's, the
+-- last tenth of the shuffled list) is compared with a bigram count model's, the
 -- baseline that only looks at the previous character. Then it samples new
 -- words, each started and ended by a newline.
 --
 -- `steps` training steps (default 1500) on every `words`-th word (default 1:
 -- all); the test suite runs `dlrepl examples/names_lstm.lua 20 50`.
--- With the defaults on two cores: about 3 minutes; the LSTM's validation
--- loss falls well below the bigram model's (2.37 nats per character).
+-- Measured with the defaults (OMP_NUM_THREADS=1, a busy two-core machine):
+-- 111 s; the LSTM's validation loss is 1.908 nats per character against the
+-- bigram model's 2.475, and it makes up words such as "deaminers",
+-- "prominting", "unfedentally" and "sterminess".
 dl.manual_seed(0)
 local steps = tonumber(arg and arg[1]) or 1500
 local every = tonumber(arg and arg[2]) or 1
