@@ -11,7 +11,7 @@
 -- words, each started and ended by a newline.
 --
 -- `steps` training steps (default 1500) on every `words`-th word (default 1:
--- all); the test suite runs `dlrepl examples/names_lstm.lua 20 50`.
+-- all); the test suite runs `dlrepl examples/names_lstm.lua 10 50`.
 -- Measured with the defaults (OMP_NUM_THREADS=1, a busy two-core machine):
 -- 111 s; the LSTM's validation loss is 1.908 nats per character against the
 -- bigram model's 2.475, and it makes up words such as "deaminers",
