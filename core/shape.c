@@ -44,17 +44,38 @@ static dl_status expand_backward(dl_node *node, const dl_tensor *out, const dl_t
     return dl_accumulate_grad(node->inputs[0], (dl_tensor *)g);
 }
 
-/* narrow and select: g written into a zero gradient at the picked place. */
+/* The view of `t` that node's narrow or select picked. */
+static dl_status picked_place(dl_node *node, dl_tensor *t, dl_tensor **place)
+{
+    int dim = (int)node->integer[0];
+    return node->integer[2] < 0 ? dl_select(t, dim, node->integer[1], place)
+                                : dl_narrow(t, dim, node->integer[1], node->integer[2], place);
+}
+
+/* narrow and select: g written into a zero gradient at the picked place.
+ * When the input already holds a gradient (another slice of it was picked
+ * before: a sequence read step by step), g is added into that slice alone,
+ * so T slices cost T slice-sized adds, not T full-sized ones. */
 static dl_status pick_backward(dl_node *node, const dl_tensor *out, const dl_tensor *g)
 {
     dl_tensor *in = node->inputs[0], *grad, *place;
+    if (in->requires_grad && !in->graph_freed && in->grad) {
+        dl_tensor *sum;
+        dl_status st = picked_place(node, in->grad, &place);
+        if (st != DL_OK)
+            return st;
+        st = dl_binary(DL_ADD, place, g, &sum);
+        if (st == DL_OK) {
+            st = dl_copy_(place, sum);
+            dl_release(sum);
+        }
+        dl_release(place);
+        return st;
+    }
     dl_status st = dl_full(node->name, in->ndim, in->shape, 0.0f, &grad);
     if (st != DL_OK)
         return st;
-    int dim = (int)node->integer[0];
-    bool is_select = node->integer[2] < 0;
-    st = is_select ? dl_select(grad, dim, node->integer[1], &place)
-                   : dl_narrow(grad, dim, node->integer[1], node->integer[2], &place);
+    st = picked_place(node, grad, &place);
     if (st == DL_OK) {
         st = dl_copy_(place, g);
         dl_release(place);

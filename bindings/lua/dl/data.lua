@@ -20,6 +20,7 @@ local Dataset = require "dl.dataset"
 local augment = require "dl.augment"
 
 local data = {Dataset = Dataset, is_dataset = Dataset.is_dataset, augment = augment.new}
+data.text = require("dl.text").text   -- text.lua: vocabularies and next-token windows
 
 local FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 local FASHION_MNIST_CLASSES = {
