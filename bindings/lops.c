@@ -552,10 +552,7 @@ static int l_split(lua_State *L)
                 return ldl_argerror(L, 2, "split", "expected sizes >= 0, got %s at [%lld]",
                                     luaL_tolstring(L, -1, NULL), (long long)i + 1);
             lua_pop(L, 1);
-            if (sizes[i] > size - total)
-                return ldl_argerror(L, 2, "split", "expected sizes that add up to %lld (the size "
-                                    "of dim %d), got more", (long long)size, dim + 1);
-            total += sizes[i];
+            total = sizes[i] > INT64_MAX - total ? INT64_MAX : total + sizes[i];   /* saturates */
         }
         if (total != size)
             return ldl_argerror(L, 2, "split", "expected sizes that add up to %lld (the size of "
