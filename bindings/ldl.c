@@ -140,6 +140,7 @@ int luaopen_dl(lua_State *L)
     ldl_open_optim(L);
     ldl_open_errors(L);
     ldl_open_safetensors(L);
+    ldl_open_dist(L);
     register_embedded(L);
     /* The Lua parts (dl.nn, dl.optim) require "dl" themselves: publish the
      * table before loading them. */
@@ -151,6 +152,7 @@ int luaopen_dl(lua_State *L)
     require_into(L, dl, "dl.optim", "optim");
     require_into(L, dl, "dl.metrics", "metrics");
     require_into(L, dl, "dl.einsum", "einsum");
+    require_into(L, dl, "dl.dist", "dist");
     ldl_open_plot(L, dl);
     ldl_open_data(L, dl);
     return 1;

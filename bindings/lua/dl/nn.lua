@@ -16,6 +16,7 @@ local nn = {
 }
 
 for name, layer in pairs(layers) do nn[name] = layer end
+nn.DataParallel = require "dl.data_parallel"
 
 --- Activations as functions too, as torch.nn.functional has them:
 --- nn.functional.leaky_relu(x, {negative_slope = 0.2}) is x:leaky_relu{...}.
