@@ -79,7 +79,7 @@ all: $(BUILD)/dlrepl $(BUILD)/dl.so $(BUILD)/libdlcore.a $(MPI_MODULE)
 
 $(BUILD)/dl_mpi.so: dist/mpi_backend.c dist/mpi_backend.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -shared $< -o $@ $(MPI_FLAGS)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -pthread -shared $< -o $@ $(MPI_FLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

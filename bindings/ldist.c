@@ -6,6 +6,7 @@
  * $DL_MPI_LIBRARY.
  *
  *   load() -> rank, size            MPI_Init; raises when MPI cannot be had
+ *   set_timeout(seconds)            how long a collective waits for the others
  *   barrier()
  *   all_reduce(tensors, op)         op "sum" | "mean" | "max", in place
  *   broadcast(tensors, root)        root 0-based, in place
@@ -95,6 +96,13 @@ static const dl_mpi_backend *backend(lua_State *L, const char *fn)
     if (mpi == NULL)
         ldl_error(L, "dl.dist.%s: MPI is not loaded (call dl.dist.init() under mpirun)", fn);
     return mpi;
+}
+
+/* set_timeout(seconds) */
+static int l_set_timeout(lua_State *L)
+{
+    backend(L, "init")->set_timeout(luaL_checknumber(L, 1));
+    return 0;
 }
 
 static int l_barrier(lua_State *L)
@@ -244,6 +252,7 @@ static int l_abort(lua_State *L)
 
 static const luaL_Reg functions[] = {
     {"load", l_load},
+    {"set_timeout", l_set_timeout},
     {"barrier", l_barrier},
     {"all_reduce", l_all_reduce},
     {"broadcast", l_broadcast},

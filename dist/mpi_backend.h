@@ -11,7 +11,9 @@
  * Every function works on MPI_COMM_WORLD with float32 data. Counts are
  * element counts (size_t); buffers larger than MPI's int counts are sent
  * in chunks. A failing call returns -1 and writes MPI's message into err
- * (always terminated); 0 is success.
+ * (always terminated); 0 is success. A collective that has not completed
+ * after the time limit (set_timeout) stops every rank with MPI_Abort: the
+ * ranks do not wait for ever for one that hangs.
  */
 #ifndef DL_MPI_BACKEND_H
 #define DL_MPI_BACKEND_H
@@ -19,7 +21,7 @@
 #include <stddef.h>
 
 #define DL_MPI_BACKEND_SYMBOL "dl_mpi_backend_get"
-#define DL_MPI_BACKEND_ABI 1
+#define DL_MPI_BACKEND_ABI 2
 
 typedef enum { DL_MPI_SUM, DL_MPI_MAX } dl_mpi_op;
 
@@ -31,6 +33,9 @@ typedef struct dl_mpi_backend {
      * prints the rank and calls MPI_Abort, so the other ranks stop
      * instead of waiting in a collective. */
     int (*init)(char *err, size_t errlen);
+
+    /* Seconds a collective may wait for the other ranks (> 0). */
+    void (*set_timeout)(double seconds);
 
     int (*rank)(void);         /* 0-based rank in MPI_COMM_WORLD */
     int (*size)(void);         /* number of ranks */

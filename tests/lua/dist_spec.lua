@@ -60,6 +60,9 @@ describe("dl.dist in a plain run (a world of one)", function()
                  .. "pass t:contiguous())", dist.broadcast, dl.ones(2, 3):t())
         H.raises("bad argument #2 to 'broadcast' (expected a rank in 0..0, got 1)",
                  dist.broadcast, dl.ones(2), 1)
+        H.raises("bad argument #1 to 'init' (expected option 'timeout' to be a number of "
+                 .. "seconds > 0, got 0)", dist.init, {timeout = 0})
+        H.raises("bad argument #1 to 'init' (unknown option 'time')", dist.init, {time = 1})
         H.raises("bad argument #1 to 'all_reduce_list' (expected contiguous tensors, "
                  .. "got number at 2)", dist.all_reduce_list, {dl.ones(1), 5})
     end)
@@ -192,6 +195,16 @@ describe("dl.dist under mpirun -np 2", function()
         assert(out:find("rank one fails on purpose", 1, true), out)
         assert(out:find("dl.dist: rank 1 of 2 stopped", 1, true), out)
         assert(not out:find("rank 0 got past the barrier", 1, true), out)
+    end)
+
+    it("stops every rank when one does not reach a collective in time", function()
+        local start = os.time()
+        local out, status = mpirun("timeout")
+        assert.are_not.equal(0, status)
+        assert.are_not.equal(124, status, "mpirun hung: " .. out)
+        assert(out:find("dl.dist: rank 0 of 2 waited 1 s in MPI_Barrier", 1, true), out)
+        assert(not out:find("rank 0 got past the barrier", 1, true), out)
+        assert.is_true(os.time() - start < 15, "the ranks were stopped only after rank 1 ended")
     end)
 
     it("stops every rank, naming it, when one is killed", function()

@@ -2,7 +2,7 @@
 --
 --   mpirun -np 2 dlrepl train.lua      (or lua5.4 train.lua)
 --
---   dl.dist.init()                 joins the world mpirun started; a plain
+--   dl.dist.init{timeout = 1800}   joins the world mpirun started; a plain
 --                                  run is a world of one and loads no MPI
 --   dl.dist.rank()                 this process, 0-based (a process id, as
 --                                  torch.distributed.get_rank(), not an index)
@@ -17,7 +17,8 @@
 -- side is bindings/ldist.c, which loads dist/mpi_backend.c's dl_mpi.so
 -- only when the environment says mpirun started this process. A Lua error
 -- that ends the script on one rank stops every rank (MPI_Abort), naming
--- the rank, instead of leaving the others waiting in a collective.
+-- the rank, instead of leaving the others waiting in a collective; so does
+-- a collective that waits longer than the timeout.
 local dl = require "dl"
 local raise = require("dl.errors").raise
 local option_names = require "dl.option_names"
@@ -36,16 +37,32 @@ local function launched_size()
     return os.getenv("OMPI_COMM_WORLD_SIZE") or os.getenv("PMI_SIZE")
 end
 
---- dl.dist.init(): joins the world of processes mpirun started (loads MPI);
---- without mpirun a world of one. Calling it again does nothing.
-function dist.init()
-    if world ~= nil then return end
-    if launched_size() == nil then
-        world = {rank = 0, size = 1, mpi = false}
-        return
+--- dl.dist.init{timeout = 1800}: joins the world of processes mpirun
+--- started (loads MPI); without mpirun a world of one. timeout: seconds a
+--- collective waits for the other ranks before stopping them all. Calling
+--- it again only sets a timeout given.
+function dist.init(opts)
+    option_names.record("init", {timeout = true})
+    if opts ~= nil and type(opts) ~= "table" then
+        argerror(1, "init", "expected an options table, got %s", type(opts))
     end
-    local rank, size = mpi.load()
-    world = {rank = rank, size = size, mpi = true}
+    for key in pairs(opts or {}) do
+        if key ~= "timeout" then argerror(1, "init", "unknown option '%s'", tostring(key)) end
+    end
+    local timeout = opts and opts.timeout
+    if timeout ~= nil and (type(timeout) ~= "number" or not (timeout > 0)) then
+        argerror(1, "init", "expected option 'timeout' to be a number of seconds > 0, got %s",
+                 tostring(timeout))
+    end
+    if world == nil then
+        if launched_size() == nil then
+            world = {rank = 0, size = 1, mpi = false}
+        else
+            local rank, size = mpi.load()
+            world = {rank = rank, size = size, mpi = true}
+        end
+    end
+    if timeout and world.mpi then mpi.set_timeout(timeout) end
 end
 
 local function joined()
