@@ -154,54 +154,50 @@ static void scale_floats(float *data, size_t n, float scale)
 
 /* Runs `op` over the tensors of the list at index 1 in place, then
  * multiplies them by `scale`: runs of small tensors packed into one
- * bucket, big ones on their own. */
+ * bucket, big ones on their own. Every tensor is checked before the first
+ * MPI call, so a bad list fails on every rank alike; the scratch memory is
+ * Lua's (a raised error cannot leak it). */
 static void over_list(lua_State *L, const char *fn, collective op, int arg, float scale)
 {
     char err[512];
-    lua_Integer count = luaL_len(L, 1);
-    float *bucket = NULL;
-    lua_Integer i = 1;
-    while (i <= count) {
-        dl_tensor *t = list_item(L, (int)i, fn);
-        size_t n = (size_t)dl_numel(t);
+    size_t count = (size_t)luaL_len(L, 1), small = 0;
+    dl_tensor **tensors = lua_newuserdatauv(L, (count ? count : 1) * sizeof *tensors, 0);
+    for (size_t i = 0; i < count; i++) {
+        tensors[i] = list_item(L, (int)i + 1, fn);
+        size_t n = (size_t)dl_numel(tensors[i]);
+        small += n < BUCKET ? n : 0;
+    }
+    float *bucket = small ? lua_newuserdatauv(L, (small < BUCKET ? small : BUCKET) * sizeof *bucket, 0)
+                          : NULL;
+    size_t i = 0;
+    while (i < count) {
+        size_t n = (size_t)dl_numel(tensors[i]);
         if (n >= BUCKET) {
-            if (op(dl_data(t), n, arg, err, sizeof err) != 0)
-                goto failed;
-            scale_floats(dl_data(t), n, scale);
-            dl_bump_version(t);
+            if (op(dl_data(tensors[i]), n, arg, err, sizeof err) != 0)
+                ldl_error(L, "dl.dist.%s: %s", fn, err);
+            scale_floats(dl_data(tensors[i]), n, scale);
+            dl_bump_version(tensors[i]);
             i++;
             continue;
         }
-        if (bucket == NULL && (bucket = malloc(BUCKET * sizeof *bucket)) == NULL) {
-            snprintf(err, sizeof err, "out of memory for a %zu-element bucket", BUCKET);
-            goto failed;
-        }
-        lua_Integer last = i;
-        size_t fill = 0;
-        for (; last <= count; last++) {
-            dl_tensor *u = list_item(L, (int)last, fn);
-            size_t m = (size_t)dl_numel(u);
+        size_t last = i, fill = 0;
+        for (; last < count; last++) {
+            size_t m = (size_t)dl_numel(tensors[last]);
             if (m >= BUCKET || fill + m > BUCKET)
                 break;
-            memcpy(bucket + fill, dl_data(u), m * sizeof *bucket);
+            memcpy(bucket + fill, dl_data(tensors[last]), m * sizeof *bucket);
             fill += m;
         }
         if (op(bucket, fill, arg, err, sizeof err) != 0)
-            goto failed;
+            ldl_error(L, "dl.dist.%s: %s", fn, err);
         for (fill = 0; i < last; i++) {
-            dl_tensor *u = list_item(L, (int)i, fn);
-            size_t m = (size_t)dl_numel(u);
-            memcpy(dl_data(u), bucket + fill, m * sizeof *bucket);
-            scale_floats(dl_data(u), m, scale);
+            size_t m = (size_t)dl_numel(tensors[i]);
+            memcpy(dl_data(tensors[i]), bucket + fill, m * sizeof *bucket);
+            scale_floats(dl_data(tensors[i]), m, scale);
             fill += m;
-            dl_bump_version(u);
+            dl_bump_version(tensors[i]);
         }
     }
-    free(bucket);
-    return;
-failed:
-    free(bucket);
-    ldl_error(L, "dl.dist.%s: %s", fn, err);
 }
 
 /* all_reduce(tensors, op): "mean" is the sum divided by the world size */
