@@ -1,7 +1,9 @@
 -- fashion_mnist_ddp.lua -- the multi-layer perceptron of
 -- fashion_mnist_mlp.lua trained data-parallel with dl.dist: every process
 -- (rank) trains on its share of each batch and the gradients are averaged,
--- so N ranks reach the weights one process would, in about 1/N of the time.
+-- so N ranks reach the weights one process would. For a model this small
+-- the all-reduce of each step costs as much as its compute: see "What to
+-- expect of the speed" in docs/distributed.md.
 --
 --   dlrepl examples/fashion_mnist_ddp.lua [epochs]                  one process
 --   mpirun -np 2 dlrepl examples/fashion_mnist_ddp.lua [epochs]     two ranks
