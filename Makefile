@@ -68,7 +68,20 @@ REPL_OBJ     := $(REPL_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all run test test-suites bench bench-run deps deps-test install clean fuzz fuzz-run deb deb-build
 
-all: $(BUILD)/dlrepl $(BUILD)/dl.so $(BUILD)/libdlcore.a
+# dl.dist's MPI module (dist/mpi_backend.c), which bindings/ldist.c loads
+# with dlopen under mpirun: built only where Open MPI is found, so the
+# prompt and dl.so never link libmpi and run without it.
+MPI_FLAGS  := $(shell pkg-config --cflags --libs ompi 2>/dev/null)
+MPI_MODULE := $(if $(MPI_FLAGS),$(BUILD)/dl_mpi.so)
+ifeq ($(MPI_FLAGS)$(BUILD_GOALS),all)
+$(info note: Open MPI not found (libopenmpi-dev): $(BUILD)/dl_mpi.so is skipped, dl.dist runs as a world of one)
+endif
+
+all: $(BUILD)/dlrepl $(BUILD)/dl.so $(BUILD)/libdlcore.a $(MPI_MODULE)
+
+$(BUILD)/dl_mpi.so: dist/mpi_backend.c dist/mpi_backend.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -pthread -shared $< -o $@ $(MPI_FLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -176,4 +176,8 @@ void ldl_open_data(lua_State *L, int dl);
  * files and JSON, for the embedded module dl.serialize. */
 void ldl_open_safetensors(lua_State *L);
 
+/* Registers package.loaded["dl.mpi"] (ldist.c): MPI loaded at run time,
+ * for the embedded module dl.dist. */
+void ldl_open_dist(lua_State *L);
+
 #endif

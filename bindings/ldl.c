@@ -203,6 +203,7 @@ int luaopen_dl(lua_State *L)
     ldl_open_optim(L);
     ldl_open_errors(L);
     ldl_open_safetensors(L);
+    ldl_open_dist(L);
     register_embedded(L);
     /* The Lua parts (dl.nn, dl.optim) require "dl" themselves: publish the
      * table before loading them. */
@@ -215,6 +216,7 @@ int luaopen_dl(lua_State *L)
     require_into(L, dl, "dl.metrics", "metrics");
     require_into(L, dl, "dl.search", "search");
     require_into(L, dl, "dl.einsum", "einsum");
+    require_into(L, dl, "dl.dist", "dist");
     ldl_open_plot(L, dl);
     ldl_open_data(L, dl);
     /* dl.gradcheck, dl.graph, dl.pca, Module:hook_activations */

@@ -6,6 +6,7 @@
 --   ds:split{0.7, 0.15}                                   -> three parts
 --   ds:kfold(5, {seed=, shuffle=true, stratify=false})    -> iterator: fold, train, val
 --   ds:batches(32, {shuffle=false, drop_last=false, augment=fn}) -> iterator: x, y
+--   ds:shard(rank, world, {seed=})                        -> this rank's batches (dl.dist)
 --   ds:standardize([other]), ds:normalize([other])        -> ds (in place)
 --   ds:head(n), ds:subset(positions), ds:get(i), ds:summary(), tostring(ds)
 --
@@ -326,6 +327,52 @@ function methods:kfold(k, opts)
     end
 end
 
+-- ds:shard(rank, world, {seed=}) -> a dataset like ds whose batches are
+-- only rank's part (rank 0-based, as dl.dist.rank()): every epoch the rows
+-- are put in one order, the same on every rank (a shuffle from `seed`, by
+-- default drawn by rank 0 and sent to all), and dealt out in turn, rank r
+-- getting positions r+1, r+1+world, ... Each rank gets ceil(#ds / world)
+-- rows, the last ones wrapping round to the first rows of the order, so
+-- every rank takes the same number of steps. ds.x, ds.y and #ds stay those
+-- of the whole set.
+function methods:shard(rank, world, opts)
+    opts = options(opts, 4, "shard", {seed = true})
+    if math.tointeger(world) == nil or world < 1 then
+        argerror(3, "shard", "expected a world size >= 1, got %s", tostring(world))
+    end
+    if math.tointeger(rank) == nil or rank < 0 or rank >= world then
+        argerror(2, "shard", "expected a rank in 0..%d, got %s", world - 1, tostring(rank))
+    end
+    local seed = opts.seed
+    if seed == nil then
+        local drawn = dl.tensor{math.floor(dl.rand(1):item() * 2 ^ 24)}
+        seed = math.tointeger(require("dl.dist").broadcast(drawn, 0):item())
+    elseif math.tointeger(seed) == nil then
+        argerror(4, "shard", "expected option 'seed' to be an integer, got %s", tostring(seed))
+    end
+    local part = derive(self, self._x or self._bytes, self.y)
+    rawset(part, "_shard", {rank = math.tointeger(rank), world = math.tointeger(world),
+                            seed = math.tointeger(seed), epoch = 0})
+    return part
+end
+
+-- The positions a shard's batches take this epoch (a 1-D tensor): the
+-- epoch's order (shuffled from seed + epoch), dealt out round the ranks.
+local function shard_positions(self, shard, shuffle)
+    local n = #self
+    local order
+    if shuffle then
+        shard.epoch = shard.epoch + 1
+        order = permutation(n, shard.seed + shard.epoch, "shard")
+    end
+    local mine = {}
+    for k = 0, (n + shard.world - 1) // shard.world - 1 do
+        local at = (k * shard.world + shard.rank) % n + 1
+        mine[k + 1] = order and order[at] or at
+    end
+    return dl.tensor(mine)
+end
+
 -- ds:batches(n, {shuffle=false, drop_last=false, augment=fn}) -> an
 -- iterator of x, y batches of n rows (the last one smaller unless
 -- drop_last). augment(x) -> x is applied to each x (see dl.data.augment).
@@ -339,8 +386,14 @@ function methods:batches(size, opts)
        not (getmetatable(augment) or {}).__call then
         argerror(3, "batches", "expected option 'augment' to be callable, got %s", type(augment))
     end
-    local n = #self
-    local order = opts.shuffle and dl.randperm(n) or nil
+    local n, order = #self, nil
+    local shard = rawget(self, "_shard")
+    if shard then
+        order = shard_positions(self, shard, opts.shuffle)
+        n = order:numel()
+    elseif opts.shuffle then
+        order = dl.randperm(n)
+    end
     local first = 1
     return function()
         local count = math.min(size, n - first + 1)

@@ -20,6 +20,7 @@ local nn = {
 
 for name, layer in pairs(layers) do nn[name] = layer end
 for name, layer in pairs(require "dl.rnn") do nn[name] = layer end   -- RNN, LSTM, GRU and cells
+nn.DataParallel = require "dl.data_parallel"
 
 --- Activations as functions too, as torch.nn.functional has them:
 --- nn.functional.leaky_relu(x, {negative_slope = 0.2}) is x:leaky_relu{...}.
