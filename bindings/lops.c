@@ -349,7 +349,8 @@ static dl_status reduce_dims(reduction which, const dl_tensor *a, const int *dim
         }
     for (int i = 0; i < n; i++) {
         perm[kept + i] = dims[i];
-        merged *= a->shape[dims[i]];
+        if (__builtin_mul_overflow(merged, a->shape[dims[i]], &merged))
+            merged = INT64_MAX;     /* only an empty tensor gets here: reshape refuses it */
     }
     shape[kept] = merged;
     dl_tensor *permuted, *flat, *reduced_out;

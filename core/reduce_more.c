@@ -42,9 +42,9 @@ static dl_status geometry_of(const char *fn, const dl_tensor *a, int dim, bool k
     r->n = a->shape[dim];
     for (int d = 0; d < a->ndim; d++) {
         if (d < dim)
-            r->outer *= a->shape[d];
+            r->outer = dl_size_mul(r->outer, a->shape[d]);
         else if (d > dim)
-            r->inner *= a->shape[d];
+            r->inner = dl_size_mul(r->inner, a->shape[d]);
         if (d != dim)
             r->shape[r->ndim++] = a->shape[d];
         else if (keepdim)
@@ -198,7 +198,7 @@ dl_status dl_amax(const dl_tensor *a, int dim, bool keepdim, bool largest, dl_te
     dl_status st = geometry_of(fn, a, dim, keepdim, &r);
     if (st != DL_OK)
         return st;
-    if (r.n == 0 && r.outer * r.inner > 0)
+    if (r.n == 0 && dl_size_mul(r.outer, r.inner) > 0)
         return dl_fail(DL_ERR_SHAPE,
                        "bad argument #1 to '%s' (expected a non-empty dim to reduce, got size 0)",
                        fn);

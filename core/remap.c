@@ -173,7 +173,10 @@ dl_status dl_repeat(const dl_tensor *a, int n, const int64_t *repeats, dl_tensor
                            "bad argument #2 to 'repeat' (expected repeat counts >= 0, got %lld)",
                            (long long)repeats[d]);
         int da = d - (n - a->ndim);
-        shape[d] = repeats[d] * (da >= 0 ? a->shape[da] : 1);
+        if (__builtin_mul_overflow(repeats[d], da >= 0 ? a->shape[da] : 1, &shape[d]))
+            return dl_fail(DL_ERR_ARGUMENT,
+                           "bad argument #2 to 'repeat' (dim %d would have more than 2^63 - 1 "
+                           "entries)", d + 1);
     }
     remap r = {.kind = REMAP_REPEAT};
     return run_remap("repeat", &r, a, n, shape, out);

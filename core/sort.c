@@ -110,10 +110,12 @@ static void split_at_dim(const dl_tensor *a, int dim, int64_t *outer, int64_t *n
 {
     *outer = *inner = 1;
     for (int d = 0; d < dim; d++)
-        *outer *= a->shape[d];
+        *outer = dl_size_mul(*outer, a->shape[d]);
     for (int d = dim + 1; d < a->ndim; d++)
-        *inner *= a->shape[d];
+        *inner = dl_size_mul(*inner, a->shape[d]);
     *n = a->shape[dim];
+    if (dl_numel(a) == 0)
+        *outer = 0;     /* no rows to walk, however large the other sizes */
 }
 
 /* The 1-based positions of sorted entries `first` .. first + count - 1 of

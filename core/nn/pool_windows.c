@@ -153,7 +153,7 @@ static dl_status windows_backward(dl_node *node, const dl_tensor *out, const dl_
         free_windows(&wh, &ww);
         return st;
     }
-    int64_t planes = x->shape[0] * x->shape[1], h = wh.n, w = ww.n, ho = wh.out, wo = ww.out;
+    int64_t planes = dl_size_mul(x->shape[0], x->shape[1]), h = wh.n, w = ww.n, ho = wh.out, wo = ww.out;
     const float *gv = dl_data(gc), *pos = where ? dl_data(where) : NULL;
     float *d = dl_data(dx);
     #pragma omp parallel for schedule(static) if (planes * ho * wo > 65536)
@@ -189,7 +189,7 @@ static dl_status pool_by_windows(const char *fn, const dl_tensor *x, const pool_
     dl_status st;
     if ((st = dl_contiguous(x, &xc)) == DL_OK && (st = dl_empty(fn, 4, shape, &y)) == DL_OK &&
         (kind->average || (st = dl_empty(fn, 4, shape, &where)) == DL_OK))
-        pool_forward(dl_data(xc), shape[0] * shape[1], &wh, &ww, kind->average, dl_data(y),
+        pool_forward(dl_data(xc), dl_size_mul(shape[0], shape[1]), &wh, &ww, kind->average, dl_data(y),
                      where ? dl_data(where) : NULL);
     free_windows(&wh, &ww);
     dl_release(xc);
@@ -214,7 +214,7 @@ static dl_status pool_by_windows(const char *fn, const dl_tensor *x, const pool_
 
 static dl_status check_images(const char *fn, const dl_tensor *x)
 {
-    if (x->ndim == 4 && x->shape[2] * x->shape[3] < (1 << 24))
+    if (x->ndim == 4 && dl_size_mul(x->shape[2], x->shape[3]) < (1 << 24))
         return DL_OK;
     char xs[64];
     dl_shape_string(x, xs, sizeof xs);

@@ -94,7 +94,7 @@ static dl_status interpolate_backward(dl_node *node, const dl_tensor *out, const
         free_taps(&th, &tw);
         return st;
     }
-    int64_t planes = x->shape[0] * x->shape[1];
+    int64_t planes = dl_size_mul(x->shape[0], x->shape[1]);
     const float *gv = dl_data(gc);
     float *d = dl_data(dx);
     #pragma omp parallel for schedule(static) if (planes * p.ho * p.wo > 65536)
@@ -145,7 +145,7 @@ dl_status dl_interpolate(const dl_tensor *x, const int64_t size[2], const double
     if ((st = dl_contiguous(x, &xc)) == DL_OK &&
         (st = dl_empty("interpolate", 4, (const int64_t[]){x->shape[0], x->shape[1], p.ho, p.wo},
                        &y)) == DL_OK) {
-        int64_t planes = x->shape[0] * x->shape[1];
+        int64_t planes = dl_size_mul(x->shape[0], x->shape[1]);
         const float *xv = dl_data(xc);
         float *yv = dl_data(y);
         #pragma omp parallel for schedule(static) if (planes * p.ho * p.wo > 65536)
