@@ -8,7 +8,7 @@
 typedef struct {
     const char *name;    /* module name, "dl.fit" */
     const char *path;    /* source path, for error messages */
-    const char *source;
+    const char *source;  /* the module compiled to Lua 5.4 bytecode (with debug info) */
     size_t length;
 } dl_embedded_module;
 

@@ -127,7 +127,7 @@ static int load_embedded(lua_State *L)
 {
     const dl_embedded_module *m = lua_touserdata(L, lua_upvalueindex(1));
     const char *chunkname = lua_pushfstring(L, "@%s", m->path);
-    if (luaL_loadbufferx(L, m->source, m->length, chunkname, "t") != LUA_OK)
+    if (luaL_loadbufferx(L, m->source, m->length, chunkname, "b") != LUA_OK)
         return lua_error(L);
     lua_pushstring(L, m->name);
     lua_pushstring(L, m->path);
