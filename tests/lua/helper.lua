@@ -13,6 +13,18 @@ local dl = require "dl"
 
 local H = { dl = dl }
 
+-- Runs a reference script (tests/oracle/*.py, scikit-learn or PyTorch from
+-- Debian's /usr/bin/python3) that writes a Lua file of cases into the build
+-- folder, and returns those cases. Fails with the script's name when it
+-- cannot run (a missing package: scripts/install-deps test installs them).
+function H.oracle(script, out_name)
+    local out = build .. "/" .. out_name
+    local ok = os.execute(("/usr/bin/python3 -W ignore %s %s"):format(script, out))
+    assert(ok, script .. " failed: are python3-torch and python3-sklearn installed? "
+           .. "(scripts/install-deps test)")
+    return dofile(out)
+end
+
 -- The message of the error f(...) raises, without the "file:line: " prefix.
 -- Fails the calling test when f does not raise.
 function H.err(f, ...)

@@ -5,13 +5,8 @@ local H = require "tests.lua.helper"
 local dl = H.dl
 local metrics = dl.metrics
 
-local build = os.getenv("DL_BUILD") or "build"
-local reference_path = build .. "/metrics_reference.lua"
-
 local function load_reference()
-    local ok = os.execute(("/usr/bin/python3 -W ignore tests/oracle/metrics.py %s"):format(reference_path))
-    assert(ok, "tests/oracle/metrics.py failed: is python3-sklearn installed? (scripts/install-deps)")
-    return dofile(reference_path)
+    return H.oracle("tests/oracle/metrics.py", "metrics_reference.lua")
 end
 
 local function close(got, want, what)

@@ -6,13 +6,8 @@
 local H = require "tests.lua.helper"
 local dl = H.dl
 
-local build = os.getenv("DL_BUILD") or "build"
-local reference_path = build .. "/oracle_ops.lua"
-
 local function load_reference()
-    local ok = os.execute(("/usr/bin/python3 tests/oracle/ops.py %s"):format(reference_path))
-    assert(ok, "tests/oracle/ops.py failed: is python3-torch installed? (scripts/install-deps)")
-    return dofile(reference_path)
+    return H.oracle("tests/oracle/ops.py", "oracle_ops.lua")
 end
 
 local function tensor(spec)

@@ -7,13 +7,8 @@ local H = require "tests.lua.helper"
 local dl = H.dl
 local optim = dl.optim
 
-local build = os.getenv("DL_BUILD") or "build"
-local reference_path = build .. "/oracle_optim.lua"
-
 local function load_reference()
-    local ok = os.execute(("/usr/bin/python3 -W ignore tests/oracle/optim.py %s"):format(reference_path))
-    assert(ok, "tests/oracle/optim.py failed: is python3-torch installed? (scripts/install-deps)")
-    return dofile(reference_path)
+    return H.oracle("tests/oracle/optim.py", "oracle_optim.lua")
 end
 
 local function tensor(spec)

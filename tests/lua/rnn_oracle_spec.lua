@@ -6,13 +6,8 @@ local H = require "tests.lua.helper"
 local dl = H.dl
 local nn = dl.nn
 
-local build = os.getenv("DL_BUILD") or "build"
-local reference_path = build .. "/oracle_rnn.lua"
-
 local function load_reference()
-    local ok = os.execute(("/usr/bin/python3 tests/oracle/rnn.py %s"):format(reference_path))
-    assert(ok, "tests/oracle/rnn.py failed: is python3-torch installed? (scripts/install-deps)")
-    return dofile(reference_path)
+    return H.oracle("tests/oracle/rnn.py", "oracle_rnn.lua")
 end
 
 local function tensor(spec)
